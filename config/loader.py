@@ -1,0 +1,246 @@
+"""Load a TOML file into a validated, frozen Config, reporting every error with its key path at once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from comparators.spec import DEFAULT_IGNORED_HEADERS, CompareSpec
+from config.compare_section import parse_pipeline
+from config.model import (
+    Config,
+    Mode,
+    RedactSettings,
+    RouteRule,
+    ServerSettings,
+    ShadowSettings,
+    StoreSettings,
+)
+from config.reader import Section, parse_hostport, parse_upstream_url
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+_PARAM = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; `errors` holds one `key.path: message` line per problem."""
+
+    def __init__(self, errors: list[str], source: str = "") -> None:
+        self.errors = list(errors)
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"{len(errors)} configuration error(s){where}:\n  " + "\n  ".join(errors))
+
+
+def load_config(path: str | Path, **overrides: Any) -> Config:
+    """Read and validate a TOML file; `overrides` (legacy=, candidate=, …) win over the file's values."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"<file>: cannot read {source}: {exc.strerror}"], source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"<file>: {source} is not UTF-8: {exc.reason}"], source) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"<toml>: {exc}"], source) from None
+    return parse_config(data, source=source, **overrides)
+
+
+def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Config:
+    """Validate a parsed TOML document (plus command-line overrides) into a Config."""
+    errors: list[str] = []
+    root = Section(data, "", errors)
+    upstreams = _upstreams(root.section("upstreams"), overrides)
+    server = _server(root.section("server"), overrides)
+    shadow = _shadow(root.section("shadow"))
+    store = _store(root.section("store"), overrides)
+    redact = _redact(root.section("redact"))
+    default_compare = _default_compare(root.section("compare"))
+    routes = _routes(root, default_compare)
+    log_bodies = root.boolean("log_bodies", False)
+    instance_id = root.string("instance_id", "")
+    root.finish()
+    if upstreams[0] is None and not any(e.startswith(("upstreams.legacy", "--legacy")) for e in errors):
+        errors.append("upstreams.legacy: required (or pass --legacy URL)")
+    if errors:
+        raise ConfigError(errors, source)
+    return Config(
+        legacy=upstreams[0] or "",
+        candidate=upstreams[1],
+        secondary=upstreams[2],
+        server=server,
+        shadow=shadow,
+        store=store,
+        redact=redact,
+        default_compare=default_compare,
+        routes=routes,
+        instance_id=overrides.get("instance_id") or instance_id,
+        log_bodies=log_bodies,
+        source=source,
+    )
+
+
+def _override_url(section: Section, name: str, overrides: dict[str, Any]) -> str | None:
+    given = overrides.get(name)
+    if given:
+        try:
+            return parse_upstream_url(given)
+        except ValueError as exc:
+            section.errors.append(f"--{name}: {exc}")
+            return None
+    return section.parsed(name, None, parse_upstream_url)
+
+
+def _upstreams(section: Section, overrides: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    result = tuple(_override_url(section, name, overrides) for name in ("legacy", "candidate", "secondary"))
+    section.finish()
+    return result  # type: ignore[return-value]
+
+
+def _server(section: Section, overrides: dict[str, Any]) -> ServerSettings:
+    d = ServerSettings()
+    listen = section.parsed("listen", d.listen, parse_hostport)
+    admin = section.parsed("admin_listen", d.admin_listen, parse_hostport)
+    for flag, current in (("listen", listen), ("admin_listen", admin)):
+        if overrides.get(flag):
+            try:
+                current = parse_hostport(overrides[flag])
+            except ValueError as exc:
+                section.errors.append(f"--{flag.replace('_', '-')}: {exc}")
+            listen, admin = (current, admin) if flag == "listen" else (listen, current)
+    settings = ServerSettings(
+        listen=listen,
+        admin_listen=admin,
+        preserve_host=section.boolean("preserve_host", d.preserve_host),
+        legacy_connect_timeout=section.number("legacy_connect_timeout", d.legacy_connect_timeout, 0.001),
+        legacy_timeout=section.number("legacy_timeout", d.legacy_timeout, 0.001),
+        max_request_body=section.integer("max_request_body", d.max_request_body, 0),
+        drain_timeout=section.number("drain_timeout", d.drain_timeout),
+    )
+    section.finish()
+    return settings
+
+
+def _shadow(section: Section) -> ShadowSettings:
+    d = ShadowSettings()
+    settings = ShadowSettings(
+        max_in_flight=section.integer("max_in_flight", d.max_in_flight, 0),
+        timeout=section.number("timeout", d.timeout, 0.001),
+        max_compare_bytes=section.integer("max_compare_bytes", d.max_compare_bytes, 0),
+        sample_rate=section.number("sample_rate", d.sample_rate, 0.0, 1.0),
+        marker_header=section.string("marker_header", d.marker_header),
+        worker_threshold_bytes=section.integer("worker_threshold_bytes", d.worker_threshold_bytes, 0),
+        drain_timeout=section.number("drain_timeout", d.drain_timeout),
+    )
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", settings.marker_header):
+        section.error("marker_header", f"not a valid header name: {settings.marker_header!r}")
+    section.finish()
+    return settings
+
+
+def _store(section: Section, overrides: dict[str, Any]) -> StoreSettings:
+    d = StoreSettings()
+    url = overrides.get("store") or section.string("url", d.url)
+    if not re.match(r"^(sqlite:///|sqlite://:memory:|postgres(ql)?://)", url):
+        section.errors.append(f"{section.path('url')}: expected sqlite:///PATH or postgresql://…, got {url!r}")
+    settings = StoreSettings(
+        url=url,
+        batch_size=section.integer("batch_size", d.batch_size, 1),
+        flush_interval=section.number("flush_interval", d.flush_interval, 0.01),
+        buffer_size=section.integer("buffer_size", d.buffer_size, 1),
+        max_body_bytes=section.integer("max_body_bytes", d.max_body_bytes, 0),
+        examples_per_hour=section.integer("examples_per_hour", d.examples_per_hour, 0),
+    )
+    section.finish()
+    return settings
+
+
+def _redact(section: Section) -> RedactSettings:
+    d = RedactSettings()
+    extra_headers = {h.lower() for h in section.strings("headers")}
+    extra_params = set(section.strings("query_params"))
+    settings = RedactSettings(
+        headers=d.headers | extra_headers,
+        query_params=d.query_params | extra_params,
+        body_paths=section.strings("body_paths"),
+    )
+    section.finish()
+    return settings
+
+
+def _default_compare(section: Section) -> CompareSpec:
+    extra = frozenset(h.lower() for h in section.strings("ignore_headers"))
+    spec = CompareSpec(ignore_headers=DEFAULT_IGNORED_HEADERS | extra)
+    section.finish()
+    return spec
+
+
+def _routes(root: Section, default_compare: CompareSpec) -> tuple[RouteRule, ...]:
+    routes: list[RouteRule] = []
+    names: set[str] = set()
+    for section in root.tables("routes"):
+        route = _route(section, default_compare)
+        if route is None:
+            continue
+        if route.name in names:
+            section.error("name", f"duplicate route name {route.name!r}")
+        names.add(route.name)
+        routes.append(route)
+    return tuple(routes)
+
+
+def _route(section: Section, default_compare: CompareSpec) -> RouteRule | None:
+    name = section.string("name")
+    if not name:
+        section.error("name", "required (a short unique name, used in reports and the admin API)")
+    methods = _methods(section)
+    path = section.string("path")
+    _check_pattern(section, path)
+    mode = section.parsed("mode", Mode.SHADOW, _parse_mode)
+    sample_rate = section.number("sample_rate", 1.0, 0.0, 1.0) if section.has("sample_rate") else None
+    extra_headers = frozenset(h.lower() for h in section.strings("ignore_headers"))
+    normalizers = parse_pipeline(section.tables("compare"))
+    rule = RouteRule(
+        name=name,
+        methods=methods,
+        path=path,
+        mode=mode,
+        mirror_writes=section.boolean("mirror_writes", False),
+        sample_rate=sample_rate,
+        compare=replace(
+            default_compare,
+            ignore_headers=default_compare.ignore_headers | extra_headers,
+            normalizers=normalizers,
+        ),
+    )
+    section.finish()
+    return rule if name else None
+
+
+def _methods(section: Section) -> frozenset[str]:
+    raw = section.strings("method") + section.strings("methods")
+    methods = frozenset(m.upper() for m in raw) or frozenset({"GET"})
+    for method in sorted(methods - HTTP_METHODS - {"*"}):
+        section.error("methods", f"unknown HTTP method {method!r}")
+    return methods
+
+
+def _check_pattern(section: Section, path: str) -> None:
+    if not path.startswith("/"):
+        section.error("path", f"expected a path pattern starting with '/', got {path!r}")
+        return
+    for segment in path.split("/"):
+        if ("{" in segment or "}" in segment) and not _PARAM.match(segment):
+            section.error("path", f"a parameter must be a whole segment like {{id}}, got {segment!r}")
+
+
+def _parse_mode(text: str) -> Mode:
+    try:
+        return Mode(text)
+    except ValueError:
+        raise ValueError(f"expected one of {', '.join(m.value for m in Mode)}, got {text!r}") from None

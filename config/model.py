@@ -1,0 +1,109 @@
+"""Frozen configuration values: what the proxy, the store and the comparators are told at start."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from comparators.spec import CompareSpec
+
+SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+
+DEFAULT_REDACTED_HEADERS: frozenset[str] = frozenset(
+    {"authorization", "cookie", "set-cookie", "x-api-key", "apikey", "proxy-authorization"}
+)
+
+
+class Mode(enum.StrEnum):
+    """Who serves a route and who is compared."""
+
+    LEGACY = "legacy"
+    SHADOW = "shadow"
+    CANDIDATE_PRIMARY = "candidate_primary"
+    CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """The client path: where the proxy listens and how patiently it waits on legacy."""
+
+    listen: HostPort = HostPort("0.0.0.0", 8080)
+    admin_listen: HostPort = HostPort("127.0.0.1", 9901)
+    preserve_host: bool = False
+    legacy_connect_timeout: float = 5.0
+    legacy_timeout: float = 60.0  # seconds between reads from legacy before a 504
+    max_request_body: int = 100 * 1024 * 1024
+    drain_timeout: float = 10.0  # SIGTERM: how long client requests may take to finish
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowSettings:
+    """Bounds on the shadow path: nothing there may grow without limit or touch the client path."""
+
+    max_in_flight: int = 256
+    timeout: float = 5.0
+    max_compare_bytes: int = 10 * 1024 * 1024
+    sample_rate: float = 1.0
+    marker_header: str = "X-Shadow-Request"
+    worker_threshold_bytes: int = 256 * 1024  # bodies above this are compared in a worker process
+    drain_timeout: float = 5.0  # SIGTERM: deadline for shadow work in flight
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    url: str = "sqlite:///shadow.db"
+    batch_size: int = 200
+    flush_interval: float = 1.0
+    buffer_size: int = 10_000
+    max_body_bytes: int = 64 * 1024  # bodies kept in a divergence example are truncated to this
+    examples_per_hour: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RedactSettings:
+    headers: frozenset[str] = DEFAULT_REDACTED_HEADERS
+    query_params: frozenset[str] = frozenset({"apikey", "api_key", "token", "access_token"})
+    body_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    """One configured endpoint: what it matches, how it is mirrored and how it is compared."""
+
+    name: str
+    methods: frozenset[str]
+    path: str  # pattern with {param} segments, e.g. /v0/mission/{id}
+    mode: Mode = Mode.SHADOW
+    mirror_writes: bool = False
+    sample_rate: float | None = None  # None: the [shadow] default
+    compare: CompareSpec = field(default_factory=CompareSpec)
+
+    def mirrors(self, method: str) -> bool:
+        return method in SAFE_METHODS or self.mirror_writes
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole, validated configuration; built once at start and never mutated."""
+
+    legacy: str
+    candidate: str | None = None
+    secondary: str | None = None
+    server: ServerSettings = ServerSettings()
+    shadow: ShadowSettings = ShadowSettings()
+    store: StoreSettings = StoreSettings()
+    redact: RedactSettings = RedactSettings()
+    default_compare: CompareSpec = field(default_factory=CompareSpec)
+    routes: tuple[RouteRule, ...] = ()
+    instance_id: str = ""
+    log_bodies: bool = False
+    source: str = ""  # the file it was read from, for reloads and messages
