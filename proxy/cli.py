@@ -1,0 +1,109 @@
+"""The `shadow-proxy` console script: parses arguments, builds the Config, and dispatches to a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from config import Config, ConfigError, load_config, parse_config
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+def _add_upstream_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    parser.add_argument("--legacy", metavar="URL", help="legacy upstream base URL (overrides the file)")
+    parser.add_argument("--candidate", metavar="URL", help="candidate upstream base URL")
+    parser.add_argument("--secondary", metavar="URL", help="second legacy instance, to learn noise")
+    parser.add_argument("--listen", metavar="HOST:PORT", help="proxy address (default 0.0.0.0:8080)")
+    parser.add_argument("--admin-listen", metavar="HOST:PORT", help="admin address (default 127.0.0.1:9901)")
+    parser.add_argument("--store", metavar="URL", help="sqlite:///PATH (default) or postgresql://…")
+    parser.add_argument("--instance-id", metavar="ID", help="this replica's id in the store (default: host)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shadow-proxy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the proxy and its admin server")
+    _add_upstream_flags(serve)
+
+    check = sub.add_parser("check-config", help="validate a config file and print every error")
+    check.add_argument("file", metavar="FILE")
+
+    report = sub.add_parser("report", help="print the cutover report from a store")
+    report.add_argument("--store", metavar="URL", default="sqlite:///shadow.db")
+    report.add_argument("--config", metavar="FILE", help="config, to list configured routes and rules")
+    report.add_argument("--format", choices=("md", "json", "html"), default="md")
+    report.add_argument("--route", metavar="NAME", action="append", help="only this route (repeatable)")
+    report.add_argument("--check", action="store_true", help="exit 0 only if every selected route is READY")
+    report.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The file (if any) with the command-line flags laid over it."""
+    overrides: dict[str, Any] = {
+        "legacy": args.legacy,
+        "candidate": args.candidate,
+        "secondary": args.secondary,
+        "listen": args.listen,
+        "admin_listen": args.admin_listen,
+        "store": args.store,
+        "instance_id": args.instance_id,
+    }
+    if args.config:
+        return load_config(args.config, **overrides)
+    return parse_config({}, source="<command line>", **overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from proxy.commands.serve import run_serve
+
+    return run_serve(config_from_args(args))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    print(f"{args.file}: OK ({len(config.routes)} routes)")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from proxy.commands.report import run_report
+
+    config = load_config(args.config) if args.config else None
+    return run_report(
+        store_url=args.store,
+        config=config,
+        output_format=args.format,
+        routes=tuple(args.route or ()),
+        check=args.check,
+        out=args.out,
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _serve,
+    "check-config": _check_config,
+    "report": _report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
