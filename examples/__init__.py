@@ -1,0 +1,1 @@
+"""Sample upstream services and the demo that drives traffic through shadow-proxy."""
