@@ -98,6 +98,9 @@ class Comparison:
     differences: tuple[Difference, ...] = ()
     ignored: tuple[Ignored, ...] = ()
     rules_hit: frozenset[str] = field(default_factory=frozenset)
+    # The rules that ran on parsed sides; a rule evaluated often but never hit is a dead rule.
+    # Empty on the bytes-identical fast path, where no rule runs.
+    rules_evaluated: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def matched(self) -> bool:

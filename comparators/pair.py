@@ -1,0 +1,76 @@
+"""What a normalizer sees: both sides of one comparison, parsed, plus what the rules noted so far."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from comparators.body import Body, read_body
+from comparators.model import Difference, Ignored, Observation
+
+Headers = Mapping[str, tuple[str, ...]]
+
+
+def header_map(observation: Observation, ignore: frozenset[str]) -> Headers:
+    """Lowercase name -> values in order, minus the ignored names (a plain dict: picklable, never mutated)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in observation.headers:
+        lowered = name.lower()
+        if lowered not in ignore:
+            grouped.setdefault(lowered, []).append(value)
+    return {name: tuple(values) for name, values in grouped.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One upstream's response as the rules see it. Never mutated: a rule returns a new Side."""
+
+    status: int | None
+    headers: Headers
+    body: Body
+
+    def with_body_content(self, content: Any) -> Side:
+        return replace(self, body=replace(self.body, content=content))
+
+    def with_headers(self, headers: dict[str, tuple[str, ...]]) -> Side:
+        return replace(self, headers=headers)
+
+
+def read_side(observation: Observation, ignore_headers: frozenset[str], body: Body | None = None) -> Side:
+    """Parse one observation; `body` may be passed in when both sides sent the same bytes (parse once)."""
+    if body is None:
+        body = read_body(
+            observation.body,
+            observation.header("content-type"),
+            observation.header("content-encoding"),
+        )
+    return Side(observation.status, header_map(observation, ignore_headers), body)
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Legacy and candidate as normalized so far, with the notes the rules left on the way."""
+
+    legacy: Side
+    candidate: Side
+    ignored: tuple[Ignored, ...] = ()
+    rules_hit: frozenset[str] = field(default_factory=frozenset)
+    differences: tuple[Difference, ...] = ()  # found by a rule itself, e.g. an id of the wrong format
+
+    def with_sides(self, legacy: Side, candidate: Side) -> Pair:
+        return replace(self, legacy=legacy, candidate=candidate)
+
+    def noted(
+        self,
+        rule: str,
+        ignored: tuple[Ignored, ...] = (),
+        differences: tuple[Difference, ...] = (),
+    ) -> Pair:
+        """Record that `rule` matched something, what it hid, and what it found."""
+        return replace(
+            self,
+            ignored=self.ignored + ignored,
+            rules_hit=self.rules_hit | {rule},
+            differences=self.differences + differences,
+        )

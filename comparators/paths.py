@@ -1,0 +1,380 @@
+"""The one path syntax of the project: parsing, rendering, matching and copy-on-write edits of JSON documents.
+
+Grammar::
+
+    status | body | header:<name> | $ step*
+    step := .name | .* | ['any key'] | [*] | ..name | ..* | ..['any key'] | ..[*]
+
+Array indices are always collapsed to ``[*]``: differences are counted per field, not per position.
+``..`` means "at any depth below". Keys that are not plain names are written ``['a key']`` (``\\'`` and
+``\\\\`` escape). Edits never mutate their inputs: every touched container on the way down is copied once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$@-]+")
+
+
+class _Missing:
+    """The value of a path that is absent on one side; falsy and unique."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+ANY_KEY: Final = "\x00*"  # a segment matching any object key (never a real key once parsed)
+ANY_INDEX: Final = "\x00[*]"  # a segment matching any array index
+DEEP: Final = "\x00.."  # a segment matching zero or more steps
+
+Step = str | int  # a concrete step: an object key or a real array index
+Location = tuple[Step, ...]
+
+
+def render_key(key: str) -> str:
+    if _PLAIN_KEY.fullmatch(key):
+        return f".{key}"
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"['{escaped}']"
+
+
+def render(location: Location) -> str:
+    """The collapsed path of a concrete location: `("a", 3, "b")` -> `$.a[*].b`."""
+    return "$" + "".join("[*]" if isinstance(step, int) else render_key(step) for step in location)
+
+
+def _parse_steps(text: str) -> tuple[str, ...]:
+    """Parse the part after `$` into segments; raise ValueError saying where the syntax breaks."""
+    segments: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("..", i):
+            segments.append(DEEP)
+            i += 2
+            if i < len(text) and text[i] == "[":
+                continue
+        elif text[i] == ".":
+            i += 1
+        elif text[i] != "[":
+            raise ValueError(f"expected '.' or '[' at offset {i + 1}, got {text[i]!r}")
+        if i >= len(text):
+            raise ValueError("path ends with a dot")
+        segment, i = _parse_segment(text, i)
+        segments.append(segment)
+    return tuple(segments)
+
+
+def _parse_segment(text: str, i: int) -> tuple[str, int]:
+    if text.startswith("[*]", i):
+        return ANY_INDEX, i + 3
+    if text.startswith("['", i):
+        return _parse_quoted(text, i + 2)
+    if text[i] == "[":
+        inner = text[i + 1 : text.find("]", i)] if "]" in text[i:] else text[i + 1 :]
+        if inner.lstrip("-").isdigit():
+            raise ValueError(f"array indices are collapsed: write [*] instead of [{inner}]")
+        raise ValueError(f"expected [*] or ['key'] at offset {i + 1}, got {text[i : i + 12]!r}")
+    if text[i] == "*":
+        return ANY_KEY, i + 1
+    match = _PLAIN_KEY.match(text, i)
+    if not match:
+        raise ValueError(
+            f"expected a key name at offset {i + 1}, got {text[i]!r} (quote odd keys: ['a key'])"
+        )
+    return match.group(), match.end()
+
+
+def _parse_quoted(text: str, i: int) -> tuple[str, int]:
+    chars: list[str] = []
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            chars.append(text[i + 1])
+            i += 2
+        elif char == "'":
+            if not text.startswith("]", i + 1):
+                raise ValueError(f"expected ']' after the quoted key at offset {i + 2}")
+            return "".join(chars), i + 2
+        else:
+            chars.append(char)
+            i += 1
+    raise ValueError("unterminated quoted key")
+
+
+class _Matcher:
+    """A tiny NFA over path segments; states are positions in the segment tuple."""
+
+    def __init__(self, segments: tuple[str, ...]) -> None:
+        self.segments = segments
+        self.final = len(segments)
+        self.start = self._close(frozenset({0}))
+        self._memo: dict[tuple[frozenset[int], Step], frozenset[int]] = {}
+
+    def _close(self, states: frozenset[int]) -> frozenset[int]:
+        """Add the position after each DEEP, since DEEP also matches zero steps."""
+        closed = set(states)
+        for state in states:
+            while state < self.final and self.segments[state] == DEEP:
+                state += 1
+                closed.add(state)
+        return frozenset(closed)
+
+    def advance(self, states: frozenset[int], step: Step) -> frozenset[int]:
+        key = (states, -1 if isinstance(step, int) else step)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._advance(states, step)
+        return found
+
+    def _advance(self, states: frozenset[int], step: Step) -> frozenset[int]:
+        nxt: set[int] = set()
+        for state in states:
+            if state >= self.final:
+                continue
+            segment = self.segments[state]
+            if segment == DEEP:
+                nxt.add(state)
+            elif isinstance(step, int):
+                if segment == ANY_INDEX:
+                    nxt.add(state + 1)
+            elif segment in (ANY_KEY, step):
+                nxt.add(state + 1)
+        return self._close(frozenset(nxt))
+
+    def wanted_keys(self, states: frozenset[int]) -> frozenset[str] | None:
+        """The only object keys worth visiting from these states, or None when any key may match."""
+        keys: set[str] = set()
+        for state in states:
+            if state >= self.final:
+                continue
+            segment = self.segments[state]
+            if segment in (DEEP, ANY_KEY):
+                return None
+            if segment != ANY_INDEX:
+                keys.add(segment)
+        return frozenset(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """One position of the parallel walk; `parent` links keep locations cheap at any depth."""
+
+    legacy: Any
+    candidate: Any
+    states: frozenset[int]
+    step: Step | None
+    parent: _Node | None
+
+    def location(self) -> Location:
+        steps: list[Step] = []
+        node: _Node | None = self
+        while node is not None and node.step is not None:
+            steps.append(node.step)
+            node = node.parent
+        return tuple(reversed(steps))
+
+
+PairEdit = Callable[[str, Any, Any], tuple[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Path:
+    """A compiled path. `kind` is "json", "status", "body" or "header"; `name` holds the header name."""
+
+    text: str
+    kind: str
+    segments: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def is_json(self) -> bool:
+        return self.kind == "json"
+
+    def matches(self, concrete: str) -> bool:
+        """Whether a concrete collapsed path (as found in a Difference) is covered by this path."""
+        if not self.is_json:
+            return concrete.lower() == self.text.lower() if self.kind == "header" else concrete == self.text
+        if not concrete.startswith("$"):
+            return False
+        try:
+            steps = _parse_steps(concrete[1:])
+        except ValueError:
+            return False
+        matcher = _Matcher(self.segments)
+        states = matcher.start
+        for segment in steps:
+            step: Step = 0 if segment == ANY_INDEX else segment
+            states = matcher.advance(states, step)
+            if not states:
+                return False
+        return matcher.final in states
+
+    def find(self, document: Any) -> list[tuple[str, Any]]:
+        """Every (collapsed path, value) this path selects in one document."""
+        return [(render(node.location()), node.legacy) for node in self._walk(document, MISSING)]
+
+    def edit_pair(self, legacy: Any, candidate: Any, edit: PairEdit) -> tuple[Any, Any, int]:
+        """Apply `edit(path, legacy_value, candidate_value)` at every location either side has.
+
+        Values absent on one side are MISSING; returning MISSING deletes. Returns both new documents
+        (inputs untouched, untouched subtrees shared) and how many locations matched.
+        """
+        results = []
+        for node in self._walk(legacy, candidate):
+            new_l, new_c = edit(render(node.location()), node.legacy, node.candidate)
+            results.append((node.location(), node.legacy, node.candidate, new_l, new_c))
+        if not results:
+            return legacy, candidate, 0
+        legacy_edits = [(loc, new) for loc, old, _, new, _ in results if new is not old]
+        candidate_edits = [(loc, new) for loc, _, old, _, new in results if new is not old]
+        return _apply(legacy, legacy_edits), _apply(candidate, candidate_edits), len(results)
+
+    def edit(self, document: Any, edit: Callable[[str, Any], Any]) -> tuple[Any, int]:
+        """Single-document form of `edit_pair`."""
+        new, _, count = self.edit_pair(document, MISSING, lambda p, value, _: (edit(p, value), MISSING))
+        return new, count
+
+    def _walk(self, legacy: Any, candidate: Any) -> Iterator[_Node]:
+        """Depth-first over both documents in parallel, yielding matched nodes (not descending into them)."""
+        matcher = _Matcher(self.segments)
+        stack = [_Node(legacy, candidate, matcher.start, None, None)]
+        while stack:
+            node = stack.pop()
+            if matcher.final in node.states:
+                yield node
+                continue
+            children = list(_children(node, matcher))
+            stack.extend(reversed(children))
+
+
+def _children(node: _Node, matcher: _Matcher) -> Iterator[_Node]:
+    left, right = node.legacy, node.candidate
+    if isinstance(left, dict) or isinstance(right, dict):
+        lmap = left if isinstance(left, dict) else {}
+        rmap = right if isinstance(right, dict) else {}
+        wanted = matcher.wanted_keys(node.states)
+        keys: Any = wanted if wanted is not None else _union_keys(lmap, rmap)
+        for key in sorted(keys) if wanted is not None else keys:
+            if key in lmap or key in rmap:
+                states = matcher.advance(node.states, key)
+                if states:
+                    yield _Node(lmap.get(key, MISSING), rmap.get(key, MISSING), states, key, node)
+    if isinstance(left, list) or isinstance(right, list):
+        llist = left if isinstance(left, list) else []
+        rlist = right if isinstance(right, list) else []
+        states = matcher.advance(node.states, 0)
+        if not states:
+            return
+        for index in range(max(len(llist), len(rlist))):
+            lval = llist[index] if index < len(llist) else MISSING
+            rval = rlist[index] if index < len(rlist) else MISSING
+            yield _Node(lval, rval, states, index, node)
+
+
+def _union_keys(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
+    return list(left) + [key for key in right if key not in left]
+
+
+def _apply(document: Any, edits: list[tuple[Location, Any]]) -> Any:
+    """Copy-on-write: set or delete (MISSING) each location, copying each touched container once."""
+    if not edits:
+        return document
+    root: list[Any] = [document]
+    copies: set[int] = set()
+    deletions: list[tuple[Location, Any]] = []
+    for location, value in edits:
+        if not location:
+            root[0] = value
+            continue
+        parent = _copied_parent(root, location, copies)
+        if parent is None:
+            continue
+        if value is MISSING:
+            deletions.append((location, parent))
+        elif isinstance(parent, list):
+            parent[location[-1]] = value  # type: ignore[index]
+        else:
+            parent[location[-1]] = value
+    # Delete list items from the highest index down, so earlier deletions do not shift later ones.
+    for location, parent in sorted(deletions, key=lambda d: _sort_key(d[0]), reverse=True):
+        step = location[-1]
+        if _has(parent, step):
+            del parent[step]
+    return root[0]
+
+
+def _copied_parent(root: list[Any], location: Location, copies: set[int]) -> Any:
+    """The (copied) container holding the last step of `location`, or None when the path is absent."""
+    holder: Any = root
+    step: Step = 0
+    last = len(location) - 1
+    for position, next_step in enumerate(location):
+        node = holder[step]
+        if not _can_step(node, next_step):
+            return None
+        if id(node) not in copies:
+            node = node.copy()
+            copies.add(id(node))
+            holder[step] = node
+        if position < last and not _has(node, next_step):
+            return None
+        holder, step = node, next_step
+    if isinstance(holder, list) and step == len(holder):
+        holder.append(MISSING)  # an index only the other side has: extend, then overwrite
+    return holder
+
+
+def _can_step(node: Any, step: Step) -> bool:
+    """Whether `step` can be set in `node` (a list may grow by one, for an index only the other side has)."""
+    if isinstance(node, dict):
+        return isinstance(step, str)
+    return isinstance(node, list) and isinstance(step, int) and step <= len(node)
+
+
+def _has(container: Any, step: Step) -> bool:
+    if isinstance(container, dict):
+        return step in container
+    return isinstance(step, int) and step < len(container)
+
+
+def _sort_key(location: Location) -> tuple[tuple[int, Any], ...]:
+    return tuple((1, step) if isinstance(step, int) else (0, step) for step in location)
+
+
+def parse_path(text: str) -> Path:
+    """Compile one path; raise ValueError with a message fit for a config error."""
+    stripped = text.strip()
+    if stripped in ("status", "body"):
+        return Path(stripped, stripped)
+    if stripped.lower().startswith("header:"):
+        name = stripped[len("header:") :].strip().lower()
+        if not name or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9a-z-]+", name):
+            raise ValueError(f"expected header:<name> with a valid header name, got {text!r}")
+        return Path(f"header:{name}", "header", name=name)
+    if not stripped.startswith("$"):
+        raise ValueError(f"a path starts with '$', 'header:', 'status' or 'body', got {text!r}")
+    try:
+        segments = _parse_steps(stripped[1:])
+    except ValueError as exc:
+        raise ValueError(f"invalid path {text!r}: {exc}") from None
+    if segments and segments[-1] == DEEP:
+        raise ValueError(f"invalid path {text!r}: '..' must be followed by a key, * or [*]")
+    return Path(stripped, "json", segments)
