@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from comparators.spec import CompareSpec
 
@@ -91,6 +93,66 @@ class RouteRule:
         return method in SAFE_METHODS or self.mirror_writes
 
 
+class KeyKind(enum.StrEnum):
+    """How one part of a reconcile key is compared and ordered on both sides."""
+
+    TEXT = "text"  # ObjectId as lowercase hex, strings as-is, ordered by code point (Postgres COLLATE "C")
+    INT = "int"  # integers, ordered numerically
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPart:
+    """One part of a reconcile key: a document field and the query column that holds the same value."""
+
+    source: str  # document field, dotted (`_id`, `publisher.id`)
+    target: str  # column of the target query's rows
+    kind: KeyKind = KeyKind.TEXT
+    lowercase: bool = False  # fold case on both sides (Postgres orders by lower(column))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """One compared field: a document path and where the same value sits in the target row."""
+
+    source: str  # path in the project's syntax, `$.a.b`
+    target: str  # `$.column` or `$.json_column.key`
+
+
+@dataclass(frozen=True, slots=True)
+class MongoSide:
+    """The reconcile source: one MongoDB collection, narrowed by a filter and a projection."""
+
+    uri: str
+    database: str
+    collection: str
+    filter: Mapping[str, Any] = field(default_factory=dict)  # read-only: copied before each query
+    projection: Mapping[str, Any] = field(default_factory=dict)
+    updated_at: str = ""  # document field compared with --since
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresSide:
+    """The reconcile target: a SELECT (or a table) whose rows are read in key order."""
+
+    dsn: str
+    query: str  # a SELECT; a `table` in the config becomes `SELECT * FROM table`
+    updated_at: str = ""  # column of the query's rows compared with --since
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileJob:
+    """One `[[reconcile]]` job: prove a collection and a query hold the same data."""
+
+    name: str
+    mongo: MongoSide
+    postgres: PostgresSide
+    key: tuple[KeyPart, ...]
+    fields: tuple[FieldMap, ...] = ()  # empty: the whole document against the whole row
+    compare: CompareSpec = field(default_factory=CompareSpec)
+    batch_size: int = 1000
+    examples: int = 10  # examples kept per class (missing, extra, different) and per field
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole, validated configuration; built once at start and never mutated."""
@@ -104,6 +166,7 @@ class Config:
     redact: RedactSettings = RedactSettings()
     default_compare: CompareSpec = field(default_factory=CompareSpec)
     routes: tuple[RouteRule, ...] = ()
+    reconcile: tuple[ReconcileJob, ...] = ()
     instance_id: str = ""
     log_bodies: bool = False
     source: str = ""  # the file it was read from, for reloads and messages
