@@ -1,0 +1,238 @@
+"""`make bench`: nginx as a static upstream pair, wrk alternating direct and shadow-proxy scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import wrk
+from bench.nginx import StaticPair, prepare
+from bench.payloads import PAYLOADS
+from bench.results import Measurement, RunFacts, render_markdown, table, target_lines
+from bench.scenarios import SCENARIOS, Scenario, Via, select
+from examples.simple.admin import fetch_totals
+from examples.simple.processes import REPO_ROOT, ChildGroup, StartupError, free_port, sigterm_exits
+from examples.simple.processes import wait_until_healthy as wait_healthy
+
+WORK_DIR = REPO_ROOT / "bench" / ".work"
+INSTALL_HINT = "apt-get install -y nginx-light wrk"
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    nginx: str
+    wrk: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How long and how hard to measure."""
+
+    load: wrk.WrkSettings
+    rounds: int
+    warmup_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The base URL each kind of scenario is sent to, and the proxy's admin URL."""
+
+    direct: str
+    proxy: str
+    admin: str
+
+    def url(self, scenario: Scenario) -> str:
+        return (self.direct if scenario.via is Via.DIRECT else self.proxy) + scenario.path
+
+
+def find_tools() -> Tools | None:
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")  # not on a user's PATH
+    wrk_path = shutil.which("wrk")
+    if nginx and wrk_path:
+        return Tools(nginx, wrk_path)
+    missing = [name for name, path in (("nginx", nginx), ("wrk", wrk_path)) if not path]
+    print(f"bench: missing {', '.join(missing)}. Install them (Debian/Ubuntu) with:\n  {INSTALL_HINT}")
+    return None
+
+
+def start_upstreams(group: ChildGroup, tools: Tools) -> StaticPair:
+    pair = StaticPair(WORK_DIR, free_port(), free_port())
+    prepare(pair, PAYLOADS)
+    argv = [*pair.command(tools.nginx), "-e", str(WORK_DIR / "nginx-error.log")]
+    nginx = group.start("nginx", argv, WORK_DIR / "nginx.log")
+    for base in (pair.legacy_url, pair.candidate_url):
+        wait_healthy(nginx, base + PAYLOADS[0].path)
+    return pair
+
+
+def start_proxy(group: ChildGroup, pair: StaticPair) -> Targets:
+    port, admin_port = free_port(), free_port()
+    store = WORK_DIR / "shadow.db"
+    for leftover in (store, store.with_name("shadow.db-wal"), store.with_name("shadow.db-shm")):
+        leftover.unlink(missing_ok=True)
+    argv = [
+        *(sys.executable, "-m", "proxy.cli", "serve"),
+        f"--legacy={pair.legacy_url}",
+        f"--candidate={pair.candidate_url}",
+        f"--listen=127.0.0.1:{port}",
+        f"--admin-listen=127.0.0.1:{admin_port}",
+        f"--store=sqlite:///{store}",
+    ]
+    proxy = group.start("shadow-proxy", argv, WORK_DIR / "proxy.log")
+    admin = f"http://127.0.0.1:{admin_port}"
+    wait_healthy(proxy, admin + "/healthz")
+    return Targets(pair.legacy_url, f"http://127.0.0.1:{port}", admin)
+
+
+def _counters(targets: Targets) -> dict[str, int]:
+    try:
+        return fetch_totals(targets.admin)
+    except (OSError, ValueError):
+        return {}
+
+
+def measure_once(
+    tools: Tools, scenario: Scenario, targets: Targets, settings: wrk.WrkSettings
+) -> Measurement:
+    before = _counters(targets) if scenario.via is Via.PROXY else {}
+    result = wrk.run(tools.wrk, targets.url(scenario), settings)
+    after = _counters(targets) if scenario.via is Via.PROXY else {}
+    moved = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    print(
+        f"  {scenario.name:<16} {result.requests_per_second:>9,.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
+        f"p99 {result.p99_ms:7.2f} ms   errors {result.errors}",
+        flush=True,
+    )
+    return Measurement(scenario, (result,), moved)
+
+
+def _merge(earlier: Measurement | None, latest: Measurement) -> Measurement:
+    if earlier is None:
+        return latest
+    shadow = {k: earlier.shadow.get(k, 0) + latest.shadow.get(k, 0) for k in earlier.shadow | latest.shadow}
+    return Measurement(latest.scenario, earlier.runs + latest.runs, shadow)
+
+
+def measure(
+    tools: Tools, scenarios: list[Scenario], targets: Targets, settings: wrk.WrkSettings, rounds: int
+) -> list[Measurement]:
+    """Every scenario once per round, alternating, so drift over time hits all of them alike."""
+    merged: dict[str, Measurement] = {}
+    for round_number in range(1, rounds + 1):
+        print(f"round {round_number}/{rounds}", flush=True)
+        for scenario in scenarios:
+            merged[scenario.name] = _merge(
+                merged.get(scenario.name), measure_once(tools, scenario, targets, settings)
+            )
+    return [merged[s.name] for s in scenarios]
+
+
+def warm_up(tools: Tools, scenarios: list[Scenario], targets: Targets, seconds: int) -> None:
+    settings = wrk.WrkSettings(threads=1, connections=8, seconds=seconds)
+    for scenario in scenarios if seconds > 0 else ():
+        wrk.run(tools.wrk, targets.url(scenario), settings)
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        output = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "unknown"
+    text = (output.stdout or output.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown cpu"
+
+
+def run_facts(tools: Tools, plan: Plan, argv: Sequence[str]) -> RunFacts:
+    commit = _first_line(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"])
+    return RunFacts(
+        date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        command=shlex.join(["python", "-m", "bench.run", *argv]),
+        nproc=os.cpu_count() or 0,
+        cpu=_cpu_model(),
+        python=platform.python_version(),
+        nginx=_first_line([tools.nginx, "-v"]).replace("nginx version: ", ""),
+        wrk=_first_line([tools.wrk, "--version"]).split(" [")[0],
+        commit=commit,
+        settings=plan.load,
+        rounds=plan.rounds,
+    )
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2 cores are shared)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported (default 3)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per target (default 2)")
+    parser.add_argument("--scenario", action="append", metavar="NAME", help="only this scenario (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "RESULTS.md", help="results file")
+    return parser.parse_args(argv)
+
+
+def run_benchmark(tools: Tools, scenarios: list[Scenario], plan: Plan) -> list[Measurement]:
+    """Start nginx and the proxy, warm up, measure each round; all that was started is stopped at the end."""
+    with sigterm_exits(), ChildGroup() as group:
+        pair = start_upstreams(group, tools)
+        needs_proxy = any(scenario.via is Via.PROXY for scenario in scenarios)
+        targets = start_proxy(group, pair) if needs_proxy else Targets(pair.legacy_url, "", "")
+        print(f"nginx: legacy {pair.legacy_url}, candidate {pair.candidate_url}")
+        print(f"shadow-proxy: {targets.proxy or 'not needed'}")
+        print(f"{len(scenarios)} scenarios x {plan.rounds} rounds x {plan.load.seconds} s", flush=True)
+        warm_up(tools, scenarios, targets, plan.warmup_seconds)
+        return measure(tools, scenarios, targets, plan.load, plan.rounds)
+
+
+def list_scenarios() -> None:
+    for s in SCENARIOS:
+        print(f"{s.name:<16} {s.title}{'' if s.default else '   (not in the default run)'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(given)
+    if args.list:
+        list_scenarios()
+        return 0
+    tools = find_tools()
+    if tools is None:
+        return 2
+    try:
+        scenarios = select(args.scenario)
+    except ValueError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    plan = Plan(wrk.WrkSettings(args.threads, args.connections, args.duration), args.rounds, args.warmup)
+    try:
+        measurements = run_benchmark(tools, scenarios, plan)
+    except (StartupError, wrk.WrkError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    print("\n" + "\n".join([*table(measurements), "", *target_lines(measurements)]))
+    args.out.write_text(render_markdown(measurements, run_facts(tools, plan, given)), encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
