@@ -1,0 +1,90 @@
+"""Run the proxy and its admin server until SIGTERM/SIGINT, then drain in order and stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import orjson
+import structlog
+from aiohttp import web
+
+from config.model import Config, HostPort
+from proxy.admin import build_admin_app
+from proxy.app import STATE, RecorderFactory, build_app
+
+log = structlog.get_logger("proxy.server")
+_BACKLOG = 1024
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """structlog JSON lines on stdout; the standard library (aiohttp's own errors) on stderr."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+        cache_logger_on_first_use=True,
+    )
+
+
+async def serve(config: Config, *, recorder_factory: RecorderFactory | None = None) -> None:
+    """Serve until a stop signal; then stop accepting, finish client requests, drain shadow work, flush."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    app = build_app(config, recorder_factory=recorder_factory)
+    proxy = web.AppRunner(app, access_log=None, shutdown_timeout=config.server.drain_timeout)
+    admin = web.AppRunner(build_admin_app(app), access_log=None, shutdown_timeout=1.0)
+    await proxy.setup()
+    await admin.setup()
+    try:
+        proxy_address = await _start(proxy, config.server.listen)
+        admin_address = await _start(admin, config.server.admin_listen)
+        log.info(
+            "serving",
+            proxy=proxy_address,
+            admin=admin_address,
+            legacy=config.legacy,
+            candidate=config.candidate,
+            secondary=config.secondary,
+            store=config.store.url,
+        )
+        await stop.wait()
+        app[STATE].draining = True
+        log.info(
+            "draining",
+            drain_timeout=config.server.drain_timeout,
+            shadow_drain_timeout=config.shadow.drain_timeout,
+        )
+    finally:
+        await proxy.cleanup()  # stop accepting, finish client requests, drain shadow work, flush the store
+        await admin.cleanup()  # last, so /readyz says "draining" while the proxy drains
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")
+
+
+async def _start(runner: web.AppRunner, where: HostPort) -> str:
+    site = web.TCPSite(runner, where.host, where.port, backlog=_BACKLOG, reuse_address=True)
+    await site.start()
+    host, port = runner.addresses[-1][:2]
+    return str(HostPort(host, port))
+
+
+def run(config: Config) -> int:
+    """The `serve` command's body: configure logging, serve until stopped, exit 0."""
+    configure_logging()
+    asyncio.run(serve(config))
+    return 0
