@@ -1,0 +1,223 @@
+"""Both sides as key-ordered batch streams: a MongoDB collection (pymongo), a PostgreSQL query (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+import pymongo.errors
+from pymongo import AsyncMongoClient
+
+from config.model import KeyPart, ReconcileJob
+from proxy.reconcile.errors import ReconcileError, first_line, redact
+from proxy.reconcile.keys import (
+    Key,
+    mongo_partitions,
+    mongo_sort,
+    mongo_unkeyed,
+    postgres_order,
+    quote_ident,
+    source_key,
+    target_key,
+)
+from proxy.reconcile.merge import Batch, merge_ordered
+
+CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server is an error after this, not a hang
+
+_PG_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.InvalidPasswordError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+class MongoSource:
+    """The job's collection, read with one sorted query per key type combination, merged on the key."""
+
+    def __init__(self, job: ReconcileJob, since: datetime | None = None) -> None:
+        self.job = job
+        self.side = job.mongo
+        self.since = since
+        self.client: AsyncMongoClient[dict[str, Any]] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"MongoDB {redact(self.side.uri)} ({self.side.database}.{self.side.collection})"
+
+    async def open(self) -> None:
+        """Connect and check the collection exists; a clear ReconcileError otherwise."""
+        try:
+            self.client = AsyncMongoClient(
+                self.side.uri,
+                serverSelectionTimeoutMS=int(CONNECT_TIMEOUT * 1000),
+                connectTimeoutMS=int(CONNECT_TIMEOUT * 1000),
+            )
+            database = self.client[self.side.database]
+            names = await database.list_collection_names(filter={"name": self.side.collection})
+        except pymongo.errors.PyMongoError as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label} is unreachable: {first_line(exc)}"
+            ) from None
+        if not names:
+            raise ReconcileError(f"job {self.job.name!r}: {self.label}: the collection does not exist")
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    def _filter(self, extra: dict[str, Any]) -> dict[str, Any]:
+        clauses = [dict(self.side.filter)] if self.side.filter else []
+        if self.since is not None:
+            clauses.append({self.side.updated_at: {"$gte": self.since}})
+        clauses.append(extra)
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _projection(self) -> dict[str, Any] | None:
+        projection = dict(self.side.projection)
+        if not projection:
+            return None
+        if any(value for name, value in projection.items() if name != "_id"):  # inclusion: keep the key
+            projection.update({part.source: 1 for part in self.job.key})
+        return projection
+
+    async def count(self) -> int:
+        """How many documents the run will read (for progress); 0 when unknown."""
+        try:
+            return int(await self._collection().count_documents(self._filter({})))
+        except pymongo.errors.PyMongoError:
+            return 0
+
+    async def expected(self) -> int:
+        """The source's size for progress: the cheap metadata count when nothing narrows the read."""
+        if self.since is None and not self.side.filter:
+            try:
+                return int(await self._collection().estimated_document_count())
+            except pymongo.errors.PyMongoError:
+                return 0
+        return await self.count()
+
+    async def count_unkeyed(self) -> int:
+        """Documents whose key is absent, null or of another type: read by no partition, reported apart."""
+        try:
+            return int(await self._collection().count_documents(self._filter(mongo_unkeyed(self.job.key))))
+        except pymongo.errors.PyMongoError as exc:
+            raise ReconcileError(f"job {self.job.name!r}: {self.label}: {first_line(exc)}") from None
+
+    def _collection(self) -> Any:
+        assert self.client is not None, "open() first"
+        return self.client[self.side.database][self.side.collection]
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        """Every keyed document as (key, document), in key order, `batch_size` at a time."""
+        streams = [self._partition(where) for where in mongo_partitions(self.job.key)]
+        async for batch in merge_ordered(streams):
+            yield batch
+
+    async def _partition(self, where: dict[str, Any]) -> AsyncIterator[Batch]:
+        size = self.job.batch_size
+        parts = self.job.key
+        cursor = self._collection().find(
+            self._filter(where), self._projection(), sort=mongo_sort(parts), batch_size=size
+        )
+        try:
+            while documents := await cursor.to_list(size):
+                yield [(source_key(parts, document), document) for document in documents]
+        except pymongo.errors.PyMongoError as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label}: query failed: {first_line(exc)}"
+            ) from None
+        finally:
+            await cursor.close()
+
+
+class PostgresSource:
+    """The job's query, wrapped to add `--since` and the key order, read by a server-side cursor."""
+
+    def __init__(self, job: ReconcileJob, since: datetime | None = None) -> None:
+        self.job = job
+        self.side = job.postgres
+        self.since = since
+        self.connection: asyncpg.Connection | None = None
+        self.statement: asyncpg.prepared_stmt.PreparedStatement | None = None
+
+    @property
+    def label(self) -> str:
+        return f"PostgreSQL {redact(self.side.dsn)}"
+
+    def sql(self) -> str:
+        where = f"WHERE src.{quote_ident(self.side.updated_at)} >= $1::timestamptz" if self.since else ""
+        return f"SELECT * FROM ({self.side.query}\n) AS src {where} ORDER BY {postgres_order(self.job.key)}"
+
+    def _arguments(self) -> tuple[Any, ...]:
+        return (self.since,) if self.since else ()
+
+    async def open(self) -> None:
+        """Connect (time zone UTC, JSON decoded), begin the snapshot, check the query's columns."""
+        try:
+            self.connection = await asyncpg.connect(
+                self.side.dsn,
+                timeout=CONNECT_TIMEOUT,
+                server_settings={"timezone": "UTC", "application_name": "shadow-proxy reconcile"},
+            )
+        except (*_PG_UNREACHABLE, asyncpg.PostgresError, ValueError) as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label} is unreachable: {first_line(exc)}"
+            ) from None
+        for kind in ("json", "jsonb"):
+            await self.connection.set_type_codec(
+                kind, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+            )
+        # One read-only snapshot for the whole run, begun before anything else touches the connection.
+        await self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            self.statement = await self.connection.prepare(self.sql())
+        except asyncpg.PostgresError as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label}: the query fails: {first_line(exc)}"
+            ) from None
+        self._check_columns(self.statement)
+
+    def _check_columns(self, statement: asyncpg.prepared_stmt.PreparedStatement) -> None:
+        columns = {attribute.name for attribute in statement.get_attributes()}
+        wanted = [("key", part.target) for part in self.job.key]
+        wanted += [("fields", f.target[2:].split(".")[0]) for f in self.job.fields]
+        missing = [f"{what} column {name!r}" for what, name in wanted if name not in columns]
+        if missing:
+            raise ReconcileError(
+                f"job {self.job.name!r}: the postgres query has no {', '.join(missing)}"
+                f" (its columns: {', '.join(sorted(columns))})"
+            )
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.connection.close(), CONNECT_TIMEOUT)
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        """Every row as (key, row) in key order; NULL keys come last and are yielded unkeyed (None)."""
+        assert self.statement is not None, "open() first"
+        parts: Sequence[KeyPart] = self.job.key
+        try:
+            cursor = await self.statement.cursor(*self._arguments())
+            while records := await cursor.fetch(self.job.batch_size):
+                yield [_keyed(parts, dict(record)) for record in records]
+        except asyncpg.PostgresError as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label}: query failed: {first_line(exc)}"
+            ) from None
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
+            raise ReconcileError(
+                f"job {self.job.name!r}: {self.label}: connection lost: {first_line(exc)}"
+            ) from None
+
+
+def _keyed(parts: Sequence[KeyPart], row: dict[str, Any]) -> tuple[Key | None, dict[str, Any]]:
+    return target_key(parts, row), row
