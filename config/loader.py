@@ -20,6 +20,7 @@ from config.model import (
     StoreSettings,
 )
 from config.reader import Section, parse_hostport, parse_upstream_url
+from config.reconcile_section import parse_reconcile
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
@@ -62,6 +63,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     redact = _redact(root.section("redact"))
     default_compare = _default_compare(root.section("compare"))
     routes = _routes(root, default_compare)
+    reconcile = parse_reconcile(root)
     log_bodies = root.boolean("log_bodies", False)
     instance_id = root.string("instance_id", "")
     root.finish()
@@ -79,6 +81,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
         redact=redact,
         default_compare=default_compare,
         routes=routes,
+        reconcile=reconcile,
         instance_id=overrides.get("instance_id") or instance_id,
         log_bodies=log_bodies,
         source=source,
