@@ -40,6 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--route", metavar="NAME", action="append", help="only this route (repeatable)")
     report.add_argument("--check", action="store_true", help="exit 0 only if every selected route is READY")
     report.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
+
+    reconcile = sub.add_parser("reconcile", help="check that MongoDB and PostgreSQL hold the same data")
+    reconcile.add_argument("--config", metavar="FILE", required=True, help="file with [[reconcile]] jobs")
+    reconcile.add_argument("--job", metavar="NAME", action="append", help="only this job (repeatable)")
+    reconcile.add_argument("--mongo-uri", metavar="URI", help="MongoDB URI for every job")
+    reconcile.add_argument("--postgres-dsn", metavar="DSN", help="PostgreSQL DSN for every job")
+    reconcile.add_argument("--format", choices=("md", "html", "json"), default="md")
+    reconcile.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
+    reconcile.add_argument("--since", metavar="TIMESTAMP", help="only rows changed at or after (ISO-8601)")
     return parser
 
 
@@ -89,10 +98,25 @@ def _report(args: argparse.Namespace) -> int:
     )
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    from proxy.commands.reconcile import run_reconcile
+
+    return run_reconcile(
+        config_path=args.config,
+        job_names=tuple(args.job or ()),
+        mongo_uri=args.mongo_uri,
+        postgres_dsn=args.postgres_dsn,
+        output_format=args.format,
+        out=args.out,
+        since=args.since,
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "check-config": _check_config,
     "report": _report,
+    "reconcile": _reconcile,
 }
 
 
