@@ -14,7 +14,7 @@ SETTLED_COUNTERS = ("compared", "dropped", "too_large", "shadow_failures")
 
 
 def _route_entries(stats: Any) -> list[dict[str, Any]]:
-    routes = stats.get("routes", stats) if isinstance(stats, dict) else stats
+    routes = stats.get("routes", {}) if isinstance(stats, dict) else {}
     entries = routes.values() if isinstance(routes, dict) else routes
     return [entry for entry in entries if isinstance(entry, dict)]
 
@@ -24,7 +24,7 @@ def _is_count(value: Any) -> bool:
 
 
 def counter_totals(stats: Any) -> dict[str, int]:
-    """Every numeric counter in a /stats answer, summed over its routes."""
+    """Every numeric counter under `routes` in a /stats answer (a mapping or a list), summed over routes."""
     totals: Counter[str] = Counter()
     for entry in _route_entries(stats):
         totals.update({key: int(value) for key, value in entry.items() if _is_count(value)})

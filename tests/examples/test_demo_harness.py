@@ -59,7 +59,7 @@ async def test_drive_counts_transport_failures() -> None:
     [
         ({"routes": {"item": {"compared": 3, "matched": 2}, "GET /x": {"compared": 1, "dropped": 2}}}, 6),
         ({"routes": [{"route": "item", "compared": 4, "too_large": 1}]}, 5),
-        ({"item": {"compared": 2, "shadow_failures": 1, "ready": True}}, 3),
+        ({"routes": {"item": {"compared": 2, "shadow_failures": 1}}, "shadow": {"dropped": 9}}, 3),
         ({"routes": {}}, 0),
         ({}, 0),
     ],
