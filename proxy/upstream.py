@@ -102,7 +102,7 @@ async def _fetch(
         return Observation(
             status=response.status,
             headers=tuple(response.headers.items()),
-            body=body,
+            body=body if complete else b"",
             error=None if complete else TransportError.TOO_LARGE,
             error_detail="" if complete else f"body larger than {max_bytes} bytes",
             elapsed_ms=_elapsed_ms(started),
@@ -110,14 +110,14 @@ async def _fetch(
 
 
 async def read_bounded(stream: aiohttp.StreamReader, max_bytes: int) -> tuple[bytes, bool]:
-    """Read a stream to its end or until it exceeds `max_bytes`; return the bytes and whether it ended."""
+    """Read a stream to its end, or until it exceeds `max_bytes`: all bytes read, and whether it ended."""
     chunks: list[bytes] = []
     size = 0
     while chunk := await stream.readany():
+        chunks.append(chunk)
         size += len(chunk)
         if size > max_bytes:
             return b"".join(chunks), False
-        chunks.append(chunk)
     return b"".join(chunks), True
 
 

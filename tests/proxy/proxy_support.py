@@ -105,3 +105,32 @@ async def raw_exchange(port: int, request: bytes) -> bytes:
         return head + await reader.readexactly(length)
     finally:
         writer.close()
+
+
+@dataclass
+class Gate:
+    """An upstream handler's progress, so tests can order events without clocks."""
+
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    hits: list[str] = field(default_factory=list)
+    answered: int = 0
+
+
+def fixed_app(
+    body: bytes, gate: Gate | None = None, headers: dict[str, str] | None = None
+) -> web.Application:
+    """An upstream answering `body` to everything; with a gate, it waits for `gate.release` first."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        if gate is not None:
+            gate.hits.append(f"{request.method} {request.raw_path}")
+            gate.entered.set()
+            await gate.release.wait()
+            gate.answered += 1
+        return web.Response(body=body, content_type="application/json", headers=headers)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    return app
