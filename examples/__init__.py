@@ -1,1 +1,1 @@
-"""Sample upstream services and the demo that drives traffic through shadow-proxy."""
+"""Runnable examples that demonstrate shadow-proxy on realistic upstreams (see examples/engagement)."""
