@@ -1,1 +1,1 @@
-"""Runnable examples that demonstrate shadow-proxy on realistic upstreams (see examples/engagement)."""
+"""Sample upstream services and the demos that drive traffic through shadow-proxy (simple/, engagement/)."""
