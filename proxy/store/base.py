@@ -284,6 +284,8 @@ class WriteResult:
 class Store(Protocol):
     """Where counters and divergences live; SQLite and PostgreSQL implement it with the same behaviour."""
 
+    dialect: str  # "sqlite" or "postgres": which migrations apply
+
     @property
     def url(self) -> str:
         """The store's URL with any password masked, for messages."""

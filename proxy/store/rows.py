@@ -12,6 +12,13 @@ _REQUEST_COLUMNS = ("request_headers", "request_body", "request_body_format", "r
 _SIDE_COLUMNS = ("status", "error", "ms", "headers", "body", "body_format", "body_size")
 
 
+def clean(text: str) -> str:
+    """Text every database accepts: NUL and lone surrogates (both legal in Python str) are escaped."""
+    if "\x00" not in text and text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def example_columns() -> tuple[str, ...]:
     head = ("id", "signature", "route", "hour", "recorded_at", "instance_id", "request_id", "trace_id")
     sides = tuple(f"{side}_{column}" for side in ("legacy", "candidate") for column in _SIDE_COLUMNS)
@@ -28,7 +35,7 @@ def route_minute_values(row: RouteMinute) -> tuple[Any, ...]:
 
 
 def _headers_json(headers: tuple[tuple[str, str], ...]) -> str:
-    return json.dumps([[name, value] for name, value in headers], ensure_ascii=False)
+    return clean(json.dumps([[name, value] for name, value in headers], ensure_ascii=False))
 
 
 def _headers(text: str) -> tuple[tuple[str, str], ...]:
@@ -53,22 +60,22 @@ def example_to_row(example: Example, instance_id: str) -> tuple[Any, ...]:
     return (
         example.id,
         example.signature,
-        example.route,
+        clean(example.route),
         example.hour,
         float(example.recorded_at),
-        instance_id,
-        example.request_id,
-        example.trace_id,
+        clean(instance_id),
+        clean(example.request_id),
+        clean(example.trace_id),
         example.verdict,
-        example.method,
-        example.target,
+        clean(example.method),
+        clean(example.target),
         _headers_json(example.request_headers),
-        body.text,
+        clean(body.text),
         body.format,
         body.size,
         *_side_values(example.legacy),
         *_side_values(example.candidate),
-        example.differences,
+        clean(example.differences),
     )
 
 

@@ -35,7 +35,7 @@ from proxy.store.base import (
     hour_of,
     latency_columns,
 )
-from proxy.store.rows import example_columns, example_from_row, example_to_row, route_minute_values
+from proxy.store.rows import clean, example_columns, example_from_row, example_to_row, route_minute_values
 
 TABLES = (
     "shadow_route_minute",
@@ -180,7 +180,7 @@ class SqlStore(abc.ABC):
         ordered = sorted(batch.examples, key=lambda e: (e.signature, e.hour, e.recorded_at))
         for (signature, hour), group in groupby(ordered, key=lambda e: (e.signature, e.hour)):
             offered = list(group)
-            rows = await tx.fetch(CLAIM_SLOTS, signature, hour, len(offered), batch.instance_id)
+            rows = await tx.fetch(CLAIM_SLOTS, signature, hour, len(offered), clean(batch.instance_id))
             before = int(rows[0][0]) - len(offered)
             kept += offered[: max(0, min(len(offered), limit - before))]
         return kept
@@ -313,25 +313,27 @@ def _first_per_signature(rows: Sequence[SignatureCount]) -> list[SignatureCount]
 
 
 def _minute_rows(rows: Sequence[RouteMinute], me: str) -> list[tuple[Any, ...]]:
-    return [(r.route, r.minute, me, *route_minute_values(r)) for r in rows]
+    return [(clean(r.route), r.minute, clean(me), *route_minute_values(r)) for r in rows]
 
 
 def _diff_rows(rows: Sequence[DifferenceCount], me: str) -> list[tuple[Any, ...]]:
-    return [(d.route, d.minute, me, d.origin, d.path, d.kind, d.count) for d in rows]
+    return [
+        (clean(d.route), d.minute, clean(me), d.origin, clean(d.path), clean(d.kind), d.count) for d in rows
+    ]
 
 
 def _rule_rows(rows: Sequence[RuleCount], me: str) -> list[tuple[Any, ...]]:
-    return [(r.route, r.minute, me, r.rule, r.hits, r.ignored) for r in rows]
+    return [(clean(r.route), r.minute, clean(me), clean(r.rule), r.hits, r.ignored) for r in rows]
 
 
 def _signature_hour_rows(rows: Sequence[SignatureCount], me: str) -> list[tuple[Any, ...]]:
-    return [(s.signature, s.hour, me, s.route, s.count) for s in rows]
+    return [(s.signature, s.hour, clean(me), clean(s.route), s.count) for s in rows]
 
 
 def _signature_rows(rows: Sequence[SignatureCount], me: str) -> list[tuple[Any, ...]]:
     result = []
     for s in _first_per_signature(rows):
         paths = json.dumps([list(pair) for pair in s.paths])
-        summary = ", ".join(f"{path} ({kind})" for path, kind in s.paths)
-        result.append((s.signature, s.route, paths, summary, s.first_seen, s.last_seen, me))
+        summary = clean(", ".join(f"{path} ({kind})" for path, kind in s.paths))
+        result.append((s.signature, clean(s.route), paths, summary, s.first_seen, s.last_seen, clean(me)))
     return result

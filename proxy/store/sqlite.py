@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -28,6 +29,18 @@ def _translate(exc: sqlite3.Error, where: str) -> StoreError:
     if isinstance(exc, sqlite3.OperationalError) and any(t in str(exc).lower() for t in _TRANSIENT):
         return StoreUnavailable(message)
     return StoreError(message)
+
+
+def _enable_wal(connection: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL; two processes opening a new file at once may see SQLITE_BUSY without a busy wait."""
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)  # on the store's own thread, never the event loop
 
 
 def _positional(sql: str) -> str:
@@ -74,7 +87,7 @@ class SqliteStore(SqlStore):
             connection = sqlite3.connect(f"file:{quote(self._path)}?mode=rw", uri=True, isolation_level=None)
         connection.execute("PRAGMA busy_timeout = 5000")
         if self._path != MEMORY:
-            connection.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(connection)
             connection.execute("PRAGMA synchronous = NORMAL")
         self._connection = connection
         return connection
