@@ -62,8 +62,14 @@ def _required(section: Section, name: str, hint: str = "") -> str:
     return value
 
 
+def _connection(section: Section, name: str, flag: str | None, usage: str) -> str:
+    """A server address from the file, unless its command-line flag is given (then the flag wins)."""
+    from_file = _required(section, name, f" (or pass {usage})") if not flag else section.string(name)
+    return flag or from_file
+
+
 def _mongo(section: Section, uri_flag: str | None) -> MongoSide:
-    uri = uri_flag or _required(section, "uri", " (or pass --mongo-uri URI)")
+    uri = _connection(section, "uri", uri_flag, "--mongo-uri URI")
     if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
         where = "--mongo-uri" if uri_flag else section.path("uri")
         section.errors.append(f"{where}: expected mongodb://… or mongodb+srv://…, got {uri!r}")
@@ -106,7 +112,7 @@ def _dotted(section: Section, name: str) -> str:
 
 
 def _postgres(section: Section, dsn_flag: str | None) -> PostgresSide:
-    dsn = dsn_flag or _required(section, "dsn", " (or pass --postgres-dsn DSN)")
+    dsn = _connection(section, "dsn", dsn_flag, "--postgres-dsn DSN")
     if dsn and not dsn.startswith(("postgres://", "postgresql://")):
         where = "--postgres-dsn" if dsn_flag else section.path("dsn")
         section.errors.append(f"{where}: expected postgresql://…, got {dsn!r}")

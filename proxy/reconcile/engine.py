@@ -82,6 +82,7 @@ async def reconcile_job(
         check_job(job, since)
         await _open(mongo, postgres)
         if progress is not None:
+            progress.begin(job.name, mongo.label, postgres.label)
             tasks.append(asyncio.create_task(count()))
             tasks.append(
                 asyncio.create_task(progress.follow(job.name, lambda: tally.checked, lambda: total[0]))
@@ -97,7 +98,7 @@ async def reconcile_job(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if progress is not None:
+        if progress is not None and tasks:
             progress.finish(job.name, tally.checked, total[0], time.monotonic() - started)
         await asyncio.gather(mongo.close(), postgres.close(), return_exceptions=True)
 

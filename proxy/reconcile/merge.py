@@ -34,8 +34,7 @@ class JoinSink(Protocol):
     def duplicate(self, side: str, key: Key, record: Any) -> None: ...
 
 
-async def merge_ordered(streams: list[AsyncIterator[Batch]]) -> AsyncIterator[Batch]:
-    """One key-ordered batch stream out of several (one per MongoDB key type); unkeyed records pass."""
+async def _merged(streams: list[AsyncIterator[Batch]]) -> AsyncIterator[Batch]:
     buffers: list[tuple[Batch, AsyncIterator[Batch]]] = []
     for stream in streams:
         first: Batch | None = await anext(stream, None)
@@ -62,6 +61,15 @@ async def merge_ordered(streams: list[AsyncIterator[Batch]]) -> AsyncIterator[Ba
         yield batch
         async for batch in stream:
             yield batch
+
+
+async def merge_ordered(streams: list[AsyncIterator[Batch]]) -> AsyncIterator[Batch]:
+    """One key-ordered batch stream out of several (one per MongoDB key type); unkeyed records pass."""
+    try:
+        async for batch in _merged(streams):
+            yield batch
+    finally:
+        await asyncio.gather(*(close(stream) for stream in streams))
 
 
 def _last_key(batch: Batch) -> Key:
@@ -149,20 +157,31 @@ async def merge_join(
     """
     left = _Side("source", source[0], source[1], sink)
     right = _Side("target", target[0], target[1], sink)
-    while not stopped():
-        a, b = await left.peek(), await right.peek()
-        if a is None and b is None:
-            break
-        if a is not None and (b is None or a[0] < b[0]):
-            sink.missing(a[0], a[1])
-            left.take(a[0])
-        elif b is not None and (a is None or b[0] < a[0]):
-            sink.extra(b[0], b[1])
-            right.take(b[0])
-        elif a is not None and b is not None:
-            sink.pair(a[0], a[1], b[1])
-            left.take(a[0])
-            right.take(b[0])
+    try:
+        while not stopped():
+            a, b = await left.peek(), await right.peek()
+            if a is None and b is None:
+                break
+            if a is not None and (b is None or a[0] < b[0]):
+                sink.missing(a[0], a[1])
+                left.take(a[0])
+            elif b is not None and (a is None or b[0] < a[0]):
+                sink.extra(b[0], b[1])
+                right.take(b[0])
+            elif a is not None and b is not None:
+                sink.pair(a[0], a[1], b[1])
+                left.take(a[0])
+                right.take(b[0])
+    finally:
+        await asyncio.gather(close(source[1]), close(target[1]))
+
+
+async def close(stream: AsyncIterator[Any]) -> None:
+    """Finish a stream read only partly (stopped, failed), so its cursors and tasks end now, not at exit."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
 
 
 async def prefetch(stream: AsyncIterator[Batch], depth: int = 4) -> AsyncIterator[Batch]:

@@ -44,6 +44,11 @@ class Progress:
         self.clock = clock
         self.interval = TTY_INTERVAL if self.tty else PLAIN_INTERVAL
 
+    def begin(self, job: str, source: str, target: str) -> None:
+        """Say what is being read, once both sides are open."""
+        self.stream.write(f"{job}: reading {source} and {target}\n")
+        self.stream.flush()
+
     def show(self, job: str, done: int, total: int, elapsed: float) -> None:
         if self.tty:
             self.stream.write("\r\x1b[K" + describe(job, done, total, elapsed))

@@ -55,11 +55,7 @@ class MongoSource:
     async def open(self) -> None:
         """Connect and check the collection exists; a clear ReconcileError otherwise."""
         try:
-            self.client = AsyncMongoClient(
-                self.side.uri,
-                serverSelectionTimeoutMS=int(CONNECT_TIMEOUT * 1000),
-                connectTimeoutMS=int(CONNECT_TIMEOUT * 1000),
-            )
+            self.client = AsyncMongoClient(self.side.uri, **_timeouts(self.side.uri))
             database = self.client[self.side.database]
             names = await database.list_collection_names(filter={"name": self.side.collection})
         except pymongo.errors.PyMongoError as exc:
@@ -136,6 +132,13 @@ class MongoSource:
             ) from None
         finally:
             await cursor.close()
+
+
+def _timeouts(uri: str) -> dict[str, int]:
+    """Our connect deadline, unless the URI sets its own (`?serverSelectionTimeoutMS=…`), which then wins."""
+    options = {"serverSelectionTimeoutMS", "connectTimeoutMS"}
+    given = {name.lower() for name in options if name.lower() in uri.lower()}
+    return {name: int(CONNECT_TIMEOUT * 1000) for name in options if name.lower() not in given}
 
 
 class PostgresSource:
