@@ -231,6 +231,10 @@ class Path:
         """Every (collapsed path, value) this path selects in one document."""
         return [(render(node.location()), node.legacy) for node in self._walk(document, MISSING)]
 
+    def locate(self, document: Any) -> list[tuple[Location, Any]]:
+        """Every (concrete location, value) this path selects in one document, in document order."""
+        return [(node.location(), node.legacy) for node in self._walk(document, MISSING)]
+
     def edit_pair(self, legacy: Any, candidate: Any, edit: PairEdit) -> tuple[Any, Any, int]:
         """Apply `edit(path, legacy_value, candidate_value)` at every location either side has.
 

@@ -27,8 +27,12 @@ class Normalizer(Protocol):
     `name` identifies the rule in reports (e.g. ``compare[2]:unordered``); `reason` says why it exists.
     """
 
-    name: str
-    reason: str
+    # Read-only properties so frozen dataclasses satisfy the protocol.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
     def __call__(self, pair: Any) -> Any: ...
 
