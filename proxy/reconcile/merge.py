@@ -195,6 +195,8 @@ async def prefetch(stream: AsyncIterator[Batch], depth: int = 4) -> AsyncIterato
             await queue.put(None)
         except Exception as exc:  # handed to the consumer, which re-raises it in its own task
             await queue.put(exc)
+        finally:
+            await close(stream)  # a cancelled pump leaves `stream` suspended: end its cursor now
 
     task = asyncio.create_task(pump(), name="reconcile-prefetch")
     try:
