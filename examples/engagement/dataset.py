@@ -56,8 +56,10 @@ class _Rng(random.Random):
         return "".join(str(self.randrange(10)) for _ in range(n))
 
 
-def generate(seed: int = DEFAULT_SEED, now: datetime = FROZEN_NOW) -> Dataset:
-    """Build the whole dataset; pure function of (seed, now)."""
+def generate(
+    seed: int = DEFAULT_SEED, now: datetime = FROZEN_NOW, mission_count: int = MISSION_COUNT
+) -> Dataset:
+    """Build the whole dataset; pure function of its arguments (fewer missions make a lighter demo)."""
     rng = _Rng(seed, now)
     publishers = _publishers(rng)
     # Pure annonceurs first: the first two carry most missions and the geo probes.
@@ -73,7 +75,7 @@ def generate(seed: int = DEFAULT_SEED, now: datetime = FROZEN_NOW) -> Dataset:
     geo = _geo_probes(rng, probes_publisher, orgs_by_publisher[probes_publisher.id])
     regular = [
         _mission(rng, i, _pick_publisher(rng, visible), orgs_by_publisher)
-        for i in range(MISSION_COUNT - len(geo) - CANDIDATE_ONLY_COUNT)
+        for i in range(mission_count - len(geo) - CANDIDATE_ONLY_COUNT)
     ]
     fresh = [
         _candidate_only(rng, i, hidden, orgs_by_publisher[hidden.id]) for i in range(CANDIDATE_ONLY_COUNT)
@@ -114,7 +116,7 @@ def _publishers(rng: _Rng) -> tuple[Publisher, ...]:
     # HelloAsso and the Mairie both diffuse and publish, so `/v0/publisher` has something to list.
     helloasso, mairie = diffuseur_ids[2], diffuseur_ids[4]
     partner_lists: tuple[list[str], ...] = (
-        visible,
+        [*visible, helloasso, mairie],
         visible[:20],
         [*visible[:10], mairie],
         visible[:3],

@@ -45,7 +45,7 @@ def stem(word: str) -> str:
     """Strip plural then feminine endings: `amies` and `amis` both give `ami` (a much simpler Snowball)."""
     if len(word) > 3 and word[-1] in "sx":
         word = word[:-1]
-    if len(word) > 4 and word.endswith("e"):
+    if len(word) > 3 and word.endswith("e"):
         word = word[:-1]
     return word
 
