@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from comparators.paths import parse_path
 from comparators.spec import DEFAULT_IGNORED_HEADERS, CompareSpec
 from config.compare_section import parse_pipeline
 from config.model import (
@@ -158,6 +159,7 @@ def _store(section: Section, overrides: dict[str, Any]) -> StoreSettings:
         buffer_size=section.integer("buffer_size", d.buffer_size, 1),
         max_body_bytes=section.integer("max_body_bytes", d.max_body_bytes, 0),
         examples_per_hour=section.integer("examples_per_hour", d.examples_per_hour, 0),
+        retention_days=section.number("retention_days", d.retention_days, 0.001),
     )
     section.finish()
     return settings
@@ -172,6 +174,11 @@ def _redact(section: Section) -> RedactSettings:
         query_params=d.query_params | extra_params,
         body_paths=section.strings("body_paths"),
     )
+    for index, text in enumerate(settings.body_paths):
+        try:
+            parse_path(text)
+        except ValueError as exc:
+            section.error(f"body_paths[{index}]", str(exc))
     section.finish()
     return settings
 

@@ -68,6 +68,7 @@ class StoreSettings:
     buffer_size: int = 10_000
     max_body_bytes: int = 64 * 1024  # bodies kept in a divergence example are truncated to this
     examples_per_hour: int = 5
+    retention_days: float = 30.0  # older counters and examples are purged in the background
 
 
 @dataclass(frozen=True, slots=True)

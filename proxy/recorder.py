@@ -322,9 +322,7 @@ async def open_recorder(config: Config, instance_id: str) -> AsyncIterator[Store
     """
     store = open_store(config.store.url)
     redactor = Redactor.from_settings(config.redact, key=os.environ.get(REDACT_KEY_ENV, "").encode())
-    # StoreSettings has no retention field yet; read it when it exists so adding it needs no change here.
-    retention = float(getattr(config.store, "retention_days", DEFAULT_RETENTION_DAYS))
-    recorder = StoreRecorder(store, config.store, redactor, instance_id, retention_days=retention)
+    recorder = StoreRecorder(store, config.store, redactor, instance_id, retention_days=config.store.retention_days)
     try:
         await recorder.start()
     except BaseException:
