@@ -151,7 +151,7 @@ def _store(section: Section, overrides: dict[str, Any]) -> StoreSettings:
     d = StoreSettings()
     url = overrides.get("store") or section.string("url", d.url)
     if not re.match(r"^(sqlite:///|sqlite://:memory:|postgres(ql)?://)", url):
-        section.errors.append(f"{section.path('url')}: expected sqlite:///PATH or postgresql://…, got {url!r}")
+        section.error("url", f"expected sqlite:///PATH or postgresql://…, got {url!r}")
     settings = StoreSettings(
         url=url,
         batch_size=section.integer("batch_size", d.batch_size, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from config.model import HostPort
@@ -79,10 +79,10 @@ class Section:
         value = self.raw(name, _MISSING)
         if value is _MISSING:
             return default
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             self.error(name, f"expected {label}, got {type_name(value)} {value!r}")
             return default
-        return value  # type: ignore[no-any-return]
+        return cast(T, value)
 
     def string(self, name: str, default: str = "") -> str:
         return self._typed(name, default, (str,), "a string")

@@ -322,7 +322,9 @@ async def open_recorder(config: Config, instance_id: str) -> AsyncIterator[Store
     """
     store = open_store(config.store.url)
     redactor = Redactor.from_settings(config.redact, key=os.environ.get(REDACT_KEY_ENV, "").encode())
-    recorder = StoreRecorder(store, config.store, redactor, instance_id, retention_days=config.store.retention_days)
+    recorder = StoreRecorder(
+        store, config.store, redactor, instance_id, retention_days=config.store.retention_days
+    )
     try:
         await recorder.start()
     except BaseException:
