@@ -127,6 +127,7 @@ class _Matcher:
         self.final = len(segments)
         self.start = self._close(frozenset({0}))
         self._memo: dict[tuple[frozenset[int], Step], frozenset[int]] = {}
+        self._wanted: dict[frozenset[int], frozenset[str] | None] = {}
 
     def _close(self, states: frozenset[int]) -> frozenset[int]:
         """Add the position after each DEEP, since DEEP also matches zero steps."""
@@ -161,6 +162,12 @@ class _Matcher:
 
     def wanted_keys(self, states: frozenset[int]) -> frozenset[str] | None:
         """The only object keys worth visiting from these states, or None when any key may match."""
+        if states in self._wanted:
+            return self._wanted[states]
+        found = self._wanted[states] = self._wanted_keys(states)
+        return found
+
+    def _wanted_keys(self, states: frozenset[int]) -> frozenset[str] | None:
         keys: set[str] = set()
         for state in states:
             if state >= self.final:
@@ -173,23 +180,18 @@ class _Matcher:
         return frozenset(keys)
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """One position of the parallel walk; `parent` links keep locations cheap at any depth."""
+# One position of the parallel walk: (legacy value, candidate value, NFA states, step, parent node).
+# A plain tuple: the walk visits every node of both documents for `..` paths, so it must be cheap.
+_Node = tuple[Any, Any, frozenset[int], Any, Any]
 
-    legacy: Any
-    candidate: Any
-    states: frozenset[int]
-    step: Step | None
-    parent: _Node | None
 
-    def location(self) -> Location:
-        steps: list[Step] = []
-        node: _Node | None = self
-        while node is not None and node.step is not None:
-            steps.append(node.step)
-            node = node.parent
-        return tuple(reversed(steps))
+def _location(node: _Node) -> Location:
+    steps: list[Step] = []
+    current: Any = node
+    while current is not None and current[4] is not None:
+        steps.append(current[3])
+        current = current[4]
+    return tuple(reversed(steps))
 
 
 PairEdit = Callable[[str, Any, Any], tuple[Any, Any]]
@@ -229,11 +231,11 @@ class Path:
 
     def find(self, document: Any) -> list[tuple[str, Any]]:
         """Every (collapsed path, value) this path selects in one document."""
-        return [(render(node.location()), node.legacy) for node in self._walk(document, MISSING)]
+        return [(render(_location(node)), node[0]) for node in self._walk(document, MISSING)]
 
     def locate(self, document: Any) -> list[tuple[Location, Any]]:
         """Every (concrete location, value) this path selects in one document, in document order."""
-        return [(node.location(), node.legacy) for node in self._walk(document, MISSING)]
+        return [(_location(node), node[0]) for node in self._walk(document, MISSING)]
 
     def edit_pair(self, legacy: Any, candidate: Any, edit: PairEdit) -> tuple[Any, Any, int]:
         """Apply `edit(path, legacy_value, candidate_value)` at every location either side has.
@@ -241,15 +243,18 @@ class Path:
         Values absent on one side are MISSING; returning MISSING deletes. Returns both new documents
         (inputs untouched, untouched subtrees shared) and how many locations matched.
         """
-        results = []
+        legacy_edits: list[tuple[Location, Any]] = []
+        candidate_edits: list[tuple[Location, Any]] = []
+        count = 0
         for node in self._walk(legacy, candidate):
-            new_l, new_c = edit(render(node.location()), node.legacy, node.candidate)
-            results.append((node.location(), node.legacy, node.candidate, new_l, new_c))
-        if not results:
-            return legacy, candidate, 0
-        legacy_edits = [(loc, new) for loc, old, _, new, _ in results if new is not old]
-        candidate_edits = [(loc, new) for loc, _, old, _, new in results if new is not old]
-        return _apply(legacy, legacy_edits), _apply(candidate, candidate_edits), len(results)
+            count += 1
+            location = _location(node)
+            new_legacy, new_candidate = edit(render(location), node[0], node[1])
+            if new_legacy is not node[0]:
+                legacy_edits.append((location, new_legacy))
+            if new_candidate is not node[1]:
+                candidate_edits.append((location, new_candidate))
+        return _apply(legacy, legacy_edits), _apply(candidate, candidate_edits), count
 
     def edit(self, document: Any, edit: Callable[[str, Any], Any]) -> tuple[Any, int]:
         """Single-document form of `edit_pair`."""
@@ -259,38 +264,50 @@ class Path:
     def _walk(self, legacy: Any, candidate: Any) -> Iterator[_Node]:
         """Depth-first over both documents in parallel, yielding matched nodes (not descending into them)."""
         matcher = _Matcher(self.segments)
-        stack = [_Node(legacy, candidate, matcher.start, None, None)]
+        final = matcher.final
+        stack: list[_Node] = [(legacy, candidate, matcher.start, None, None)]
+        children: list[_Node] = []
         while stack:
             node = stack.pop()
-            if matcher.final in node.states:
+            if final in node[2]:
                 yield node
                 continue
-            children = list(_children(node, matcher))
+            children.clear()
+            _children(node, matcher, children)
             stack.extend(reversed(children))
 
 
-def _children(node: _Node, matcher: _Matcher) -> Iterator[_Node]:
-    left, right = node.legacy, node.candidate
-    if isinstance(left, dict) or isinstance(right, dict):
-        lmap = left if isinstance(left, dict) else {}
-        rmap = right if isinstance(right, dict) else {}
-        wanted = matcher.wanted_keys(node.states)
-        keys: Any = wanted if wanted is not None else _union_keys(lmap, rmap)
-        for key in sorted(keys) if wanted is not None else keys:
-            if key in lmap or key in rmap:
-                states = matcher.advance(node.states, key)
-                if states:
-                    yield _Node(lmap.get(key, MISSING), rmap.get(key, MISSING), states, key, node)
-    if isinstance(left, list) or isinstance(right, list):
-        llist = left if isinstance(left, list) else []
-        rlist = right if isinstance(right, list) else []
-        states = matcher.advance(node.states, 0)
-        if not states:
+def _children(node: _Node, matcher: _Matcher, out: list[_Node]) -> None:
+    """Append the children worth visiting: a match, or a container a match may lie below."""
+    left, right, states, _, _ = node
+    final = matcher.final
+    if type(left) is dict or type(right) is dict:
+        lmap = left if type(left) is dict else {}
+        rmap = right if type(right) is dict else {}
+        wanted = matcher.wanted_keys(states)
+        keys: Any = sorted(wanted) if wanted is not None else _union_keys(lmap, rmap)
+        for key in keys:
+            lval, rval = lmap.get(key, MISSING), rmap.get(key, MISSING)
+            if lval is MISSING and rval is MISSING:
+                continue
+            after = matcher.advance(states, key)
+            if after and (final in after or type(lval) in _CONTAINERS or type(rval) in _CONTAINERS):
+                out.append((lval, rval, after, key, node))
+    if type(left) is list or type(right) is list:
+        llist = left if type(left) is list else []
+        rlist = right if type(right) is list else []
+        after = matcher.advance(states, 0)
+        if not after:
             return
+        is_final = final in after
         for index in range(max(len(llist), len(rlist))):
             lval = llist[index] if index < len(llist) else MISSING
             rval = rlist[index] if index < len(rlist) else MISSING
-            yield _Node(lval, rval, states, index, node)
+            if is_final or type(lval) in _CONTAINERS or type(rval) in _CONTAINERS:
+                out.append((lval, rval, after, index, node))
+
+
+_CONTAINERS = (dict, list)
 
 
 def _union_keys(left: dict[str, Any], right: dict[str, Any]) -> list[str]:

@@ -62,67 +62,109 @@ def documents_equal(legacy: Any, candidate: Any) -> bool:
 
 def diff_documents(legacy: Any, candidate: Any, limit: int = MAX_DIFFERENCES) -> list[Difference]:
     """Every difference, one per (collapsed path, kind), in deterministic order."""
-    found: dict[tuple[str, DiffKind], Difference] = {}
-    stack: Children = [(None, legacy, candidate)]
-    while stack and len(found) < limit:
-        location, left, right = stack.pop()
-        differences: list[Difference] = []
-        children = _compare_node(location, left, right, differences)
-        for difference in differences:
-            found.setdefault((difference.path, difference.kind), difference)
-        stack.extend(reversed(children))
-    return sorted(found.values(), key=lambda d: (d.path, d.kind.value))
+    walk = _Walk()
+    stack: list[tuple[Link, Any, Any]] = [(None, legacy, candidate)]
+    while stack and len(walk.found) < limit:
+        link, left, right = stack.pop()
+        before = len(stack)
+        walk.node(link, left, right, stack)
+        stack[before:] = stack[before:][::-1]  # visit children in document order
+    differences = [
+        Difference(_path(link), kind, brief(left), brief(right))
+        for (link, kind, left, right) in walk.found.values()
+    ]
+    return sorted(differences, key=lambda d: (d.path, d.kind.value))
 
 
-# A location as a linked list (parent, step): O(1) to extend at any depth, rendered only when reported.
+# A location as an interned linked list (parent, step) with array indices collapsed to 0: O(1) to extend at
+# any depth, one object per collapsed path (so differences deduplicate by identity), rendered only at the end.
 Link = tuple[Any, Step] | None
-Children = list[tuple[Link, Any, Any]]
+_CONTAINERS = (dict, list)
+_NUMBERS = (int, float)
 
 
-def _path(link: Link, extra: Step | None = None) -> str:
-    steps: list[Step] = [] if extra is None else [extra]
+def _path(link: Link) -> str:
+    steps: list[Step] = []
     while link is not None:
         link, step = link
         steps.append(step)
     return render(tuple(reversed(steps)))
 
 
-def _compare_node(location: Link, left: Any, right: Any, out: list[Difference]) -> Children:
-    """Report this node's own differences into `out`; return the child pairs still to compare."""
-    left_type, right_type = json_type(left), json_type(right)
-    if left_type != right_type:
-        out.append(Difference(_path(location), DiffKind.TYPE, brief(left), brief(right)))
-    elif left_type == "object":
-        return _object(location, left, right, out)
-    elif left_type == "array":
-        return _array(location, left, right, out)
-    elif left != right:
-        out.append(Difference(_path(location), DiffKind.VALUE, brief(left), brief(right)))
-    return []
+class _Walk:
+    """The state of one diff: interned links and the first difference seen per (path, kind)."""
 
+    def __init__(self) -> None:
+        self.links: dict[tuple[int, Step], Link] = {}
+        self.found: dict[tuple[int, DiffKind], tuple[Link, DiffKind, Any, Any]] = {}
 
-def _object(location: Link, left: dict[str, Any], right: dict[str, Any], out: list[Difference]) -> Children:
-    children: Children = []
-    for key in sorted(left.keys() | right.keys()):
-        if key not in right:
-            out.append(Difference(_path(location, key), DiffKind.MISSING, brief(left[key]), None))
-        elif key not in left:
-            out.append(Difference(_path(location, key), DiffKind.EXTRA, None, brief(right[key])))
+    def child(self, link: Link, step: Step) -> Link:
+        key = (id(link), step)
+        found = self.links.get(key)
+        if found is None:
+            found = self.links[key] = (link, step)
+        return found
+
+    def report(self, link: Link, kind: DiffKind, left: Any, right: Any) -> None:
+        self.found.setdefault((id(link), kind), (link, kind, left, right))
+
+    def node(self, link: Link, left: Any, right: Any, stack: list[tuple[Link, Any, Any]]) -> None:
+        """Report this node's own differences; push the child pairs that may still differ."""
+        left_type, right_type = type(left), type(right)
+        if left_type is dict and right_type is dict:
+            self._object(link, left, right, stack)
+        elif left_type is list and right_type is list:
+            self._array(link, left, right, stack)
+        elif left_type is right_type or (left_type in _NUMBERS and right_type in _NUMBERS):
+            if left != right:
+                self.report(link, DiffKind.VALUE, left, right)
         else:
-            children.append(((location, key), left[key], right[key]))
-    return children
+            self.report(link, DiffKind.TYPE, left, right)
+
+    def _object(self, link: Link, left: dict[str, Any], right: dict[str, Any], stack: list[Any]) -> None:
+        # Insertion order, not sorted: the output is sorted anyway and the input fixes the order.
+        keys = left if left.keys() == right.keys() else [*left, *(k for k in right if k not in left)]
+        for key in keys:
+            if key not in right:
+                self.report(self.child(link, key), DiffKind.MISSING, left[key], None)
+            elif key not in left:
+                self.report(self.child(link, key), DiffKind.EXTRA, None, right[key])
+            else:
+                self._pair(link, key, left[key], right[key], stack)
+
+    def _array(self, link: Link, left: list[Any], right: list[Any], stack: list[Any]) -> None:
+        if len(left) == len(right) > 1 and _same_multiset(left, right):
+            self.report(link, DiffKind.ORDER, left, right)
+            return
+        shared = min(len(left), len(right))
+        if len(left) > shared:
+            self.report(self.child(link, 0), DiffKind.MISSING, left[shared], None)
+        if len(right) > shared:
+            self.report(self.child(link, 0), DiffKind.EXTRA, None, right[shared])
+        for index in range(shared):
+            self._pair(link, 0, left[index], right[index], stack)
+
+    def _pair(self, parent: Link, step: Step, left: Any, right: Any, stack: list[Any]) -> None:
+        """Settle two scalars on the spot; push two containers unless they are byte-identical."""
+        if left is right:
+            return
+        left_type = type(left)
+        if left_type is type(right):
+            if left_type in _CONTAINERS:
+                if not _same_bytes(left, right):
+                    stack.append((self.child(parent, step), left, right))
+            elif left != right:
+                self.report(self.child(parent, step), DiffKind.VALUE, left, right)
+        else:
+            self.node(self.child(parent, step), left, right, stack)
 
 
-def _array(location: Link, left: list[Any], right: list[Any], out: list[Difference]) -> Children:
-    if len(left) == len(right) > 1 and _same_multiset(left, right):
-        out.append(Difference(_path(location), DiffKind.ORDER, brief(left), brief(right)))
-        return []
-    shared = min(len(left), len(right))
-    if len(left) > shared:
-        out.append(Difference(_path(location, 0), DiffKind.MISSING, brief(left[shared]), None))
-    if len(right) > shared:
-        out.append(Difference(_path(location, 0), DiffKind.EXTRA, None, brief(right[shared])))
-    return [((location, i), left[i], right[i]) for i in range(shared)]
+def _same_bytes(left: Any, right: Any) -> bool:
+    """Exact equality of two containers when their compact serializations match (False: walk them)."""
+    try:
+        return orjson.dumps(left) == orjson.dumps(right)
+    except orjson.JSONEncodeError:
+        return False
 
 
 def _same_multiset(left: list[Any], right: list[Any]) -> bool:
