@@ -541,3 +541,23 @@ def test_invalid_arguments_raise_value_error() -> None:
         Timestamps(paths=(P("$.t"),), precision="fortnight")
     with pytest.raises(ValueError, match="legacy_format"):
         Ids(paths=(P("$.id"),), legacy_format="guid")
+
+
+def test_compare_runs_in_a_worker_process() -> None:
+    import concurrent.futures
+
+    spec = CompareSpec(normalizers=(ignore("$.id"), unordered("$.xs", "$._id"), stamps("$.t")))
+    legacy, candidate = obs({"id": 1, "xs": [{"_id": 1}], "t": 0}), obs({"id": 2, "xs": [{"_id": 2}], "t": 0})
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
+        remote = pool.submit(compare, spec, legacy, candidate).result(timeout=30)
+    assert remote == compare(spec, legacy, candidate)
+    assert [d.key() for d in remote.differences] == [("$.xs[*]", "extra"), ("$.xs[*]", "missing")]
+
+
+def test_timestamps_in_headers_read_http_dates() -> None:
+    rule = Timestamps(paths=(P("header:last-modified"),), precision="s")
+    legacy = Observation(200, (("Last-Modified", "Wed, 01 May 2024 10:00:00 GMT"),), b"")
+    candidate = Observation(200, (("Last-Modified", "2024-05-01T12:00:00+02:00"),), b"")
+    result = compare(CompareSpec(normalizers=(rule,)), legacy, candidate)
+    assert result.matched
+    assert [i.path for i in result.ignored] == ["header:last-modified"]
