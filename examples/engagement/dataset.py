@@ -92,9 +92,9 @@ def generate(
 
 
 @functools.cache
-def default_dataset() -> Dataset:
-    """The dataset every service, test and replay uses unless told otherwise."""
-    return generate()
+def default_dataset(mission_count: int = MISSION_COUNT) -> Dataset:
+    """The dataset loaders, tests and the replayer share; sizes from 300 missions up keep every edge case."""
+    return generate(mission_count=mission_count)
 
 
 NEW_PARTNER_NAME = "Nouveau partenaire 2025"

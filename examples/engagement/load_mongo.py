@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, TEXT, MongoClient
 from pymongo.errors import OperationFailure
 
-from examples.engagement.dataset import default_dataset
+from examples.engagement.dataset import MISSION_COUNT, default_dataset
 from examples.engagement.french import keywords
 from examples.engagement.model import Address, Dataset, Mission, Organization, Publisher, RegistryEntry
 
@@ -188,3 +189,18 @@ def _create_indexes(db: Any) -> bool:
     except OperationFailure:
         return False  # SecantusDB has no text indexes: the legacy service falls back to `_keywords`
     return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Load the engagement dataset into MongoDB (legacy shape)")
+    parser.add_argument("--mongo-uri", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument(
+        "--missions", type=int, default=MISSION_COUNT, help="dataset size (replay with the same)"
+    )
+    args = parser.parse_args(argv)
+    print(load_mongo(args.mongo_uri, args.db, default_dataset(args.missions)))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import random
 import re
 import uuid
@@ -11,7 +13,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from examples.engagement.dataset import default_dataset
+from examples.engagement.dataset import MISSION_COUNT, default_dataset
 from examples.engagement.model import Dataset, Mission, Organization, Publisher, RegistryEntry
 
 Row = tuple[object, ...]
@@ -274,3 +276,20 @@ async def _copy_all(conn: asyncpg.Connection, schema: str, data: Dataset) -> Pos
     )
     await conn.execute(SEARCH_SQL)
     return PostgresLoadReport(count, addresses, activities, publishers, registry)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Load the engagement dataset into PostgreSQL (candidate schema)"
+    )
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--schema", required=True)
+    parser.add_argument(
+        "--missions", type=int, default=MISSION_COUNT, help="dataset size (replay with the same)"
+    )
+    args = parser.parse_args(argv)
+    print(asyncio.run(load_postgres(args.dsn, args.schema, default_dataset(args.missions))))
+
+
+if __name__ == "__main__":
+    main()

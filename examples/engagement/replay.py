@@ -15,7 +15,7 @@ from typing import TextIO
 
 import aiohttp
 
-from examples.engagement.dataset import default_dataset
+from examples.engagement.dataset import MISSION_COUNT, default_dataset
 from examples.engagement.traffic import PlannedRequest, TrafficPlan
 
 TRANSPORT_ERROR = 0  # the status recorded when no response came back
@@ -126,9 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--no-writes", action="store_true", help="leave out /r/... and /v2/activity")
+    parser.add_argument("--missions", type=int, default=MISSION_COUNT, help="size of the loaded dataset")
     args = parser.parse_args(argv)
     count = int(args.rate * args.duration) if args.duration else args.count or 500
-    requests = TrafficPlan(default_dataset(), args.seed, include_writes=not args.no_writes).requests(count)
+    plan = TrafficPlan(default_dataset(args.missions), args.seed, include_writes=not args.no_writes)
+    requests = plan.requests(count)
     stats = asyncio.run(replay(args.target, requests, args.rate, args.concurrency, Progress(sys.stderr)))
     print(stats.summary())
 

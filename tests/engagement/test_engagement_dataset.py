@@ -107,3 +107,17 @@ def test_geo_probes_straddle_each_radius_and_the_box_corners(dataset: Dataset, k
 def test_frozen_clock(dataset: Dataset) -> None:
     assert dataset.now == FROZEN_NOW
     assert all(m.created_at <= FROZEN_NOW for m in dataset.missions)
+
+
+def test_a_lighter_dataset_keeps_every_edge_case() -> None:
+    small = generate(mission_count=300)
+    assert (
+        len(small.missions) == 300
+        and small.probes.geo_mission_ids.keys() == generate().probes.geo_mission_ids.keys()
+    )
+    titles = " ".join(m.title for m in small.missions)
+    assert all(word in titles for word in ("aide_aux", "aide aux", "100%", "1000", "(H/F)"))
+    assert any(m.start_at is None for m in small.missions) and any(
+        len(m.addresses) > 1 for m in small.missions
+    )
+    assert any(m.deleted for m in small.missions) and any(m.status_code == "REFUSED" for m in small.missions)
