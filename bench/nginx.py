@@ -25,6 +25,7 @@ http {{
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
+    etag off;  # the differing files differ in size; keep the difference to the bodies
     keepalive_requests 1000000;
     keepalive_timeout 120s;
     client_body_temp_path {work}/tmp;

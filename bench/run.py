@@ -20,8 +20,15 @@ from bench.payloads import PAYLOADS
 from bench.results import Measurement, RunFacts, render_markdown, table, target_lines
 from bench.scenarios import SCENARIOS, Scenario, Via, select
 from examples.simple.admin import fetch_totals
-from examples.simple.processes import REPO_ROOT, ChildGroup, StartupError, free_port, sigterm_exits
-from examples.simple.processes import wait_until_healthy as wait_healthy
+from examples.simple.harness import ProxyEndpoints, start_proxy
+from examples.simple.processes import (
+    REPO_ROOT,
+    ChildGroup,
+    StartupError,
+    free_port,
+    sigterm_exits,
+    wait_until_healthy,
+)
 
 WORK_DIR = REPO_ROOT / "bench" / ".work"
 INSTALL_HINT = "apt-get install -y nginx-light wrk"
@@ -70,27 +77,16 @@ def start_upstreams(group: ChildGroup, tools: Tools) -> StaticPair:
     argv = [*pair.command(tools.nginx), "-e", str(WORK_DIR / "nginx-error.log")]
     nginx = group.start("nginx", argv, WORK_DIR / "nginx.log")
     for base in (pair.legacy_url, pair.candidate_url):
-        wait_healthy(nginx, base + PAYLOADS[0].path)
+        wait_until_healthy(nginx, base + PAYLOADS[0].path)
     return pair
 
 
-def start_proxy(group: ChildGroup, pair: StaticPair) -> Targets:
-    port, admin_port = free_port(), free_port()
-    store = WORK_DIR / "shadow.db"
-    for leftover in (store, store.with_name("shadow.db-wal"), store.with_name("shadow.db-shm")):
-        leftover.unlink(missing_ok=True)
-    argv = [
-        *(sys.executable, "-m", "proxy.cli", "serve"),
-        f"--legacy={pair.legacy_url}",
-        f"--candidate={pair.candidate_url}",
-        f"--listen=127.0.0.1:{port}",
-        f"--admin-listen=127.0.0.1:{admin_port}",
-        f"--store=sqlite:///{store}",
-    ]
-    proxy = group.start("shadow-proxy", argv, WORK_DIR / "proxy.log")
-    admin = f"http://127.0.0.1:{admin_port}"
-    wait_healthy(proxy, admin + "/healthz")
-    return Targets(pair.legacy_url, f"http://127.0.0.1:{port}", admin)
+def start_shadow_proxy(group: ChildGroup, pair: StaticPair) -> Targets:
+    """The proxy with its production defaults, legacy and candidate on the nginx pair."""
+    endpoints = ProxyEndpoints.fresh(WORK_DIR)
+    upstreams = {"legacy": pair.legacy_url, "candidate": pair.candidate_url}
+    start_proxy(group, endpoints, upstreams, WORK_DIR / "proxy.log")
+    return Targets(pair.legacy_url, endpoints.url, endpoints.admin_url)
 
 
 def _counters(targets: Targets) -> dict[str, int]:
@@ -195,7 +191,7 @@ def run_benchmark(tools: Tools, scenarios: list[Scenario], plan: Plan) -> list[M
     with sigterm_exits(), ChildGroup() as group:
         pair = start_upstreams(group, tools)
         needs_proxy = any(scenario.via is Via.PROXY for scenario in scenarios)
-        targets = start_proxy(group, pair) if needs_proxy else Targets(pair.legacy_url, "", "")
+        targets = start_shadow_proxy(group, pair) if needs_proxy else Targets(pair.legacy_url, "", "")
         print(f"nginx: legacy {pair.legacy_url}, candidate {pair.candidate_url}")
         print(f"shadow-proxy: {targets.proxy or 'not needed'}")
         print(f"{len(scenarios)} scenarios x {plan.rounds} rounds x {plan.load.seconds} s", flush=True)

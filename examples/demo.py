@@ -12,6 +12,7 @@ from pathlib import Path
 
 from examples.simple.admin import settled_count, wait_until_settled
 from examples.simple.candidate import DELIBERATE_DIFFERENCES
+from examples.simple.harness import HOST, ProxyEndpoints, shadow_proxy, start_proxy
 from examples.simple.processes import (
     REPO_ROOT,
     Child,
@@ -24,7 +25,6 @@ from examples.simple.processes import (
 from examples.simple.traffic import catalog_plan, drive, mirrored_count
 
 SIMPLE_CONFIG = REPO_ROOT / "examples" / "simple" / "shadow.toml"
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,57 +35,6 @@ class DemoOptions:
     settle_timeout: float  # seconds to wait for the proxy to record every comparison
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyEndpoints:
-    """Where one proxy run listens and stores."""
-
-    port: int
-    admin_port: int
-    store_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{HOST}:{self.admin_port}"
-
-    @property
-    def store_url(self) -> str:
-        return f"sqlite:///{self.store_path}"
-
-
-def shadow_proxy(*args: str) -> list[str]:
-    """The command line for the shadow-proxy CLI, run by this interpreter."""
-    return [sys.executable, "-m", "proxy.cli", *args]
-
-
-def fresh_store(out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir.resolve() / "shadow.db"
-    for leftover in (store, store.with_name("shadow.db-wal"), store.with_name("shadow.db-shm")):
-        leftover.unlink(missing_ok=True)
-    return store
-
-
-def start_proxy(
-    group: ChildGroup, config: Path, upstreams: dict[str, str], endpoints: ProxyEndpoints, log_dir: Path
-) -> Child:
-    flags = [f"--{role}={url}" for role, url in upstreams.items()]
-    argv = shadow_proxy(
-        "serve",
-        f"--config={config}",
-        *flags,
-        f"--listen={HOST}:{endpoints.port}",
-        f"--admin-listen={HOST}:{endpoints.admin_port}",
-        f"--store={endpoints.store_url}",
-    )
-    proxy = group.start("shadow-proxy", argv, log_dir / "proxy.log")
-    wait_until_healthy(proxy, endpoints.admin_url + "/healthz")
-    return proxy
-
-
 def stop_proxy(proxy: Child) -> int:
     """SIGTERM: the proxy drains, flushes its store and exits."""
     return proxy.stop(timeout=30)
@@ -94,6 +43,7 @@ def stop_proxy(proxy: Child) -> int:
 def print_report(store_url: str, config: Path, out_dir: Path) -> int:
     """Print the markdown report and write the JSON one; the CLI's exit code (0 when both worked)."""
     report_json = out_dir / "report.json"
+    sys.stdout.flush()  # ours first, then the report the child prints
     base = ["report", f"--store={store_url}", f"--config={config}"]
     markdown = subprocess.run(shadow_proxy(*base, "--format=md"), cwd=REPO_ROOT, check=False)
     as_json = subprocess.run(
@@ -119,11 +69,11 @@ def start_sample_upstreams(group: ChildGroup, log_dir: Path) -> dict[str, str]:
 def run_simple(options: DemoOptions) -> int:
     """The sample catalog API: legacy vs a candidate with known, deliberate differences."""
     out = options.out_dir
-    endpoints = ProxyEndpoints(free_port(), free_port(), fresh_store(out))
+    endpoints = ProxyEndpoints.fresh(out)
     print("shadow-proxy demo: the sample catalog API (examples/simple), legacy vs candidate")
     with ChildGroup() as group:
         upstreams = start_sample_upstreams(group, out)
-        proxy = start_proxy(group, SIMPLE_CONFIG, upstreams, endpoints, out)
+        proxy = start_proxy(group, endpoints, upstreams, out / "proxy.log", SIMPLE_CONFIG)
         print(f"  {'proxy':<10} {endpoints.url}   admin {endpoints.admin_url}   store {endpoints.store_url}")
 
         plan = catalog_plan(options.requests)
@@ -172,9 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sigterm_exits():
             return SCENARIOS[scenario](options)
     except StartupError as exc:
+        sys.stdout.flush()  # keep what was printed so far ahead of the error
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        sys.stdout.flush()
         print("demo: interrupted; child processes stopped", file=sys.stderr)
         return 130
 
