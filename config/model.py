@@ -79,6 +79,18 @@ class RedactSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CutoverSettings:
+    """When a route may be cut over: the trailing zero-diff window and its bounds (see cutover_section)."""
+
+    window: float = 7 * 86400.0  # seconds of trailing history judged
+    min_samples: int = 1000  # comparisons needed in the window
+    max_divergence_rate: float = 0.0  # unexplained divergences / comparisons
+    max_candidate_error_rate: float = 0.001  # candidate error rate minus legacy's, as a fraction
+    max_latency_ratio: float = 1.5  # candidate p95 / legacy p95
+    dead_rule_after: int = 1000  # comparisons after which a rule that never acted is reported dead
+
+
+@dataclass(frozen=True, slots=True)
 class RouteRule:
     """One configured endpoint: what it matches, how it is mirrored and how it is compared."""
 
@@ -89,6 +101,7 @@ class RouteRule:
     mirror_writes: bool = False
     sample_rate: float | None = None  # None: the [shadow] default
     compare: CompareSpec = field(default_factory=CompareSpec)
+    cutover: CutoverSettings | None = None  # None: the global [cutover] settings
 
     def mirrors(self, method: str) -> bool:
         return method in SAFE_METHODS or self.mirror_writes
@@ -171,3 +184,4 @@ class Config:
     instance_id: str = ""
     log_bodies: bool = False
     source: str = ""  # the file it was read from, for reloads and messages
+    cutover: CutoverSettings = CutoverSettings()  # global defaults; a route may override them
