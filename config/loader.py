@@ -11,8 +11,10 @@ from typing import Any
 from comparators.paths import parse_path
 from comparators.spec import DEFAULT_IGNORED_HEADERS, CompareSpec
 from config.compare_section import parse_pipeline
+from config.cutover_section import parse_cutover
 from config.model import (
     Config,
+    CutoverSettings,
     Mode,
     RedactSettings,
     RouteRule,
@@ -63,7 +65,8 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     store = _store(root.section("store"), overrides)
     redact = _redact(root.section("redact"))
     default_compare = _default_compare(root.section("compare"))
-    routes = _routes(root, default_compare)
+    cutover = parse_cutover(root.section("cutover"), CutoverSettings())
+    routes = _routes(root, default_compare, cutover)
     reconcile = parse_reconcile(root)
     log_bodies = root.boolean("log_bodies", False)
     instance_id = root.string("instance_id", "")
@@ -86,6 +89,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
         instance_id=overrides.get("instance_id") or instance_id,
         log_bodies=log_bodies,
         source=source,
+        cutover=cutover,
     )
 
 
@@ -190,11 +194,13 @@ def _default_compare(section: Section) -> CompareSpec:
     return spec
 
 
-def _routes(root: Section, default_compare: CompareSpec) -> tuple[RouteRule, ...]:
+def _routes(
+    root: Section, default_compare: CompareSpec, cutover: CutoverSettings
+) -> tuple[RouteRule, ...]:
     routes: list[RouteRule] = []
     names: set[str] = set()
     for section in root.tables("routes"):
-        route = _route(section, default_compare)
+        route = _route(section, default_compare, cutover)
         if route is None:
             continue
         if route.name in names:
@@ -204,7 +210,7 @@ def _routes(root: Section, default_compare: CompareSpec) -> tuple[RouteRule, ...
     return tuple(routes)
 
 
-def _route(section: Section, default_compare: CompareSpec) -> RouteRule | None:
+def _route(section: Section, default_compare: CompareSpec, cutover: CutoverSettings) -> RouteRule | None:
     name = section.string("name")
     if not name:
         section.error("name", "required (a short unique name, used in reports and the admin API)")
@@ -227,6 +233,7 @@ def _route(section: Section, default_compare: CompareSpec) -> RouteRule | None:
             ignore_headers=default_compare.ignore_headers | extra_headers,
             normalizers=normalizers,
         ),
+        cutover=parse_cutover(section.section("cutover"), cutover) if section.has("cutover") else None,
     )
     section.finish()
     return rule if name else None
