@@ -16,6 +16,7 @@ from aiohttp import web
 
 from config.model import Config
 from proxy.forward import Forwarder, refuse_foreign_targets
+from proxy.mirror_client import MirrorClient
 from proxy.records import Recorder
 from proxy.routing import Router
 from proxy.shadow import CompareRunner, Shadow, ShadowDispatcher, ShadowTargets
@@ -34,8 +35,10 @@ class ServingState:
 
 @dataclass(frozen=True, slots=True)
 class Sessions:
+    """The connections to upstreams: aiohttp for the client path, the lean mirror client for shadows."""
+
     legacy: aiohttp.ClientSession
-    shadow: aiohttp.ClientSession
+    shadow: MirrorClient
 
 
 CONFIG = web.AppKey("config", Config)
@@ -89,8 +92,7 @@ async def _sessions_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     server = config.server
     legacy = open_session(connect_timeout=server.legacy_connect_timeout, read_timeout=server.legacy_timeout)
-    # The whole shadow exchange is bounded by shadow.timeout; the session itself only bounds the connect.
-    shadow = open_session(connect_timeout=config.shadow.timeout, read_timeout=None)
+    shadow = MirrorClient()  # each mirror is bounded as a whole by shadow.timeout
     app[SESSIONS] = Sessions(legacy, shadow)
     try:
         yield
@@ -120,7 +122,7 @@ async def _paths_context(app: web.Application) -> AsyncIterator[None]:
 
 def _shadow(
     config: Config,
-    session: aiohttp.ClientSession,
+    client: MirrorClient,
     recorder: Recorder,
     dispatcher: ShadowDispatcher,
     runner: CompareRunner,
@@ -130,7 +132,7 @@ def _shadow(
     targets = ShadowTargets(
         candidate=Upstream.from_url("candidate", config.candidate),
         secondary=Upstream.from_url("secondary", config.secondary) if config.secondary else None,
-        session=session,
+        client=client,
         settings=config.shadow,
         preserve_host=config.server.preserve_host,
     )

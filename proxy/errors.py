@@ -2,13 +2,18 @@
 
 The tree, from what enters to what leaves:
 
-    exception raised by aiohttp or the OS while talking to an upstream
+    exception raised while talking to an upstream (aiohttp for legacy, MirrorClient for the shadow side)
     └── transport_error(exc) -> TransportError | None      (data: an Observation, never re-raised)
-        ├── CONNECT   ClientConnectorError (refused, DNS, TLS), ServerFingerprintMismatch
+        ├── CONNECT   UpstreamConnectError, ClientConnectorError (refused, DNS, TLS), fingerprint
         ├── TIMEOUT   TimeoutError and aiohttp's ServerTimeoutError family
-        ├── INVALID   ClientResponseError (the answer is not HTTP), InvalidURL
-        ├── RESET     ServerDisconnectedError, ClientPayloadError, ClientOSError, ConnectionError
+        ├── INVALID   UpstreamProtocolError, ClientResponseError (the answer is not HTTP), InvalidURL
+        ├── RESET     UpstreamResetError, ServerDisconnectedError, ClientPayloadError, ConnectionError
         └── None      anything else: a bug, which the shadow path counts as a shadow failure
+
+    UpstreamError                 raised by proxy.mirror_client only, translated right here
+    ├── UpstreamConnectError      no connection could be opened
+    ├── UpstreamResetError        the connection ended before the answer was complete
+    └── UpstreamProtocolError     the answer is not HTTP/1.x
 
     answers the proxy gives on its own (small JSON bodies naming the cause)
     ├── upstream_failure(error)  502 (connect, reset, invalid) or 504 (timeout) when legacy gave no headers
@@ -23,9 +28,31 @@ from aiohttp import web
 
 from comparators.model import TransportError
 
-_CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch)
-_RESET_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
-_INVALID_ERRORS = (aiohttp.ClientResponseError, aiohttp.InvalidURL)
+
+class UpstreamError(Exception):
+    """A transport failure seen by the mirror client."""
+
+
+class UpstreamConnectError(UpstreamError):
+    """No connection to the upstream could be opened."""
+
+
+class UpstreamResetError(UpstreamError):
+    """The connection ended before the answer was complete."""
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered something that is not HTTP/1.x."""
+
+
+_CONNECT_ERRORS = (UpstreamConnectError, aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch)
+_RESET_ERRORS = (
+    UpstreamResetError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ClientConnectionError,
+    ConnectionError,
+)
+_INVALID_ERRORS = (UpstreamProtocolError, aiohttp.ClientResponseError, aiohttp.InvalidURL)
 
 
 def transport_error(exc: BaseException) -> TransportError | None:

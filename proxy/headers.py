@@ -58,6 +58,12 @@ def upstream_request_headers(
     return headers
 
 
+def mirror_request_headers(forwarded: list[Header], host: str, marker: str) -> list[Header]:
+    """The headers sent to a shadow upstream: its Host, the forwarded ones, and the marker set to 1."""
+    lowered = marker.lower()
+    return [("Host", host), *(h for h in forwarded if h[0].lower() != lowered), (marker, "1")]
+
+
 def response_headers(upstream: Iterable[Header]) -> CIMultiDict[str]:
     """An upstream response's end-to-end headers, in order, ready to send to the client."""
     return CIMultiDict(end_to_end(upstream))

@@ -17,17 +17,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import structlog
 
 from comparators.compare import compare
 from comparators.model import Comparison, Observation, TransportError
 from comparators.spec import CompareSpec
 from config.model import ShadowSettings
-from proxy.headers import Header, upstream_request_headers
+from proxy.headers import Header, mirror_request_headers
+from proxy.mirror_client import MirrorClient, OutgoingRequest, observe
 from proxy.records import Counter, Exchange, Recorder, RequestInfo
 from proxy.routing import Route
-from proxy.upstream import OutgoingRequest, Upstream, observe
+from proxy.upstream import Upstream
 
 log = structlog.get_logger(__name__)
 
@@ -173,11 +173,11 @@ class LegacyTap:
 
 @dataclass(frozen=True, slots=True)
 class ShadowTargets:
-    """Where mirrors go and how: the upstreams, their shared session, and the bounds."""
+    """Where mirrors go and how: the upstreams, the client that reaches them, and the bounds."""
 
     candidate: Upstream
     secondary: Upstream | None
-    session: aiohttp.ClientSession
+    client: MirrorClient
     settings: ShadowSettings
     preserve_host: bool
 
@@ -272,9 +272,9 @@ class Shadow:
         self, upstream: Upstream, outgoing: OutgoingRequest, forwarded: list[Header], client_host: str | None
     ) -> Observation:
         host = client_host if self._targets.preserve_host and client_host else upstream.host
-        headers = upstream_request_headers(forwarded, host, self._settings.marker_header)
+        headers = mirror_request_headers(forwarded, host, self._settings.marker_header)
         return await observe(
-            self._targets.session,
+            self._targets.client,
             upstream,
             outgoing,
             headers,
