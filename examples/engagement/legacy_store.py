@@ -213,10 +213,8 @@ class LegacyStore:
         await self.db.stats.insert_one(event)
 
     async def update_event(self, event_id: ObjectId, changes: Document) -> Document | None:
-        found = await self.db.stats.find_one_and_update(
-            {"_id": event_id}, {"$set": changes}, return_document=True
-        )
-        return found
+        stats = self.db.stats
+        return await stats.find_one_and_update({"_id": event_id}, {"$set": changes}, return_document=True)
 
     async def count_events(self, kind: str) -> int:
         return await self.db.stats.count_documents({"type": kind})

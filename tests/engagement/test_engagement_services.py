@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from engagement_support import Client
 
+from examples.engagement import candidate, legacy
 from examples.engagement.model import Dataset
 
 pytestmark = [pytest.mark.mongo, pytest.mark.postgres]
@@ -19,6 +20,15 @@ SERVICES = ("legacy", "candidate")
 def service(request: pytest.FixtureRequest) -> Client:
     client: Client = request.getfixturevalue(f"{request.param}_client")
     return client
+
+
+async def events(service: Client, kind: str) -> int:
+    """Events of `kind` in the service's own store (Mongo `stats` or Postgres `event`)."""
+    app = service.app
+    assert app is not None
+    store = app[legacy.STORE] if legacy.STORE in app else app[candidate.STORE]
+    count: int = await store.count_events(kind)
+    return count
 
 
 def mission_path(dataset: Dataset) -> str:
@@ -114,18 +124,23 @@ async def test_pagination_pages_do_not_overlap(service: Client, auth: Auth) -> N
 async def test_click_redirects_with_tracking_and_records_it(service: Client, dataset: Dataset) -> None:
     diffuseur = next(p for p in dataset.publishers if p.name == "Leboncoin")
     mission = next(m for m in dataset.missions if m.id == dataset.probes.accepted_mission_id)
+    before = await events(service, "click")
     response = await service.get(f"/r/{mission.id}/{diffuseur.id}", allow_redirects=False)
+    assert await events(service, "click") == before + 1
     location = response.headers["Location"]
     assert response.status == 302 and location.startswith(mission.application_url + "?")
     assert "apiengagement_id=" in location and "utm_source=api_engagement" in location
     unknown = await service.get(f"/r/{'0' * 24}/{diffuseur.id}", allow_redirects=False)
     assert unknown.status == 302 and "apiengagement_id" not in unknown.headers["Location"]
+    assert await events(service, "click") == before + 1
 
 
 async def test_impression_records_a_print_event(service: Client, dataset: Dataset) -> None:
     mission_id = dataset.probes.accepted_mission_id
+    before = await events(service, "print")
     response = await service.get(f"/r/impression/{mission_id}/{dataset.publishers[0].id}")
     body = await response.json()
+    assert await events(service, "print") == before + 1
     assert (
         response.status == 200 and body["data"]["type"] == "print" and body["data"]["missionId"] == mission_id
     )
@@ -137,6 +152,7 @@ async def test_activity_create_then_update(service: Client, auth: Auth, dataset:
         "/v2/activity", json={"missionId": mission_id, "clickId": "c1"}, headers=auth()
     )
     data = (await created.json())["data"]
+    assert await events(service, "apply") >= 1
     assert created.status == 200 and data["type"] == "apply" and data["_id"]
     updated = await service.put(f"/v2/activity/{data['_id']}", json={"status": "VALIDATED"}, headers=auth())
     assert updated.status == 200 and (await updated.json())["data"]["status"] == "VALIDATED"
