@@ -194,9 +194,7 @@ def _default_compare(section: Section) -> CompareSpec:
     return spec
 
 
-def _routes(
-    root: Section, default_compare: CompareSpec, cutover: CutoverSettings
-) -> tuple[RouteRule, ...]:
+def _routes(root: Section, default_compare: CompareSpec, cutover: CutoverSettings) -> tuple[RouteRule, ...]:
     routes: list[RouteRule] = []
     names: set[str] = set()
     for section in root.tables("routes"):
