@@ -238,6 +238,20 @@ class RouteTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteBucket:
+    """All counters of one route summed over instances in one time bucket [start, start + size)."""
+
+    route: str
+    start: int
+    counts: Mapping[str, int]
+    legacy: Latency
+    candidate: Latency
+
+    def count(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class PathTotal:
     route: str
     origin: str
@@ -305,6 +319,10 @@ class Store(Protocol):
 
     async def route_totals(self, window: Window = ALL_TIME) -> list[RouteTotals]: ...
 
+    async def route_series(self, window: Window, bucket_seconds: int) -> list[RouteBucket]:
+        """Counters per route and time bucket (a multiple of 60 s), by route then time; no empty buckets."""
+        ...
+
     async def path_totals(self, window: Window = ALL_TIME) -> list[PathTotal]:
         """Difference counts per route, origin, path and kind; most frequent first within a route."""
         ...
@@ -317,6 +335,10 @@ class Store(Protocol):
 
     async def examples(self, signature: str, limit: int = 10) -> list[Example]:
         """Stored examples of one signature, newest first."""
+        ...
+
+    async def example(self, example_id: str) -> Example | None:
+        """One stored example by id, or None."""
         ...
 
     async def instances(self, window: Window = ALL_TIME) -> list[InstanceInfo]: ...

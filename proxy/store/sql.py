@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from itertools import groupby
@@ -22,6 +22,7 @@ from proxy.store.base import (
     InstanceInfo,
     Latency,
     PathTotal,
+    RouteBucket,
     RouteMinute,
     RouteTotals,
     RuleCount,
@@ -195,6 +196,18 @@ class SqlStore(abc.ABC):
             rows = await tx.fetch(sql, *window.bounds())
         return [_route_totals(row) for row in rows]
 
+    async def route_series(self, window: Window, bucket_seconds: int) -> list[RouteBucket]:
+        if bucket_seconds < 60 or bucket_seconds % 60:
+            raise ValueError(f"bucket_seconds must be a positive multiple of 60, got {bucket_seconds}")
+        sql = (
+            f"SELECT route, (minute / $3) * $3 AS bucket, {_sums(COUNTER_COLUMNS, True)}, {_latency_sums()} "
+            "FROM shadow_route_minute WHERE minute >= $1 AND minute < $2 "
+            "GROUP BY route, bucket ORDER BY route, bucket"
+        )
+        async with self._transaction(write=False) as tx:
+            rows = await tx.fetch(sql, *window.bounds(), bucket_seconds)
+        return [_route_bucket(row) for row in rows]
+
     async def path_totals(self, window: Window = ALL_TIME) -> list[PathTotal]:
         sql = (
             "SELECT route, origin, path, kind, CAST(SUM(count) AS BIGINT) AS n FROM shadow_diff_minute "
@@ -250,6 +263,12 @@ class SqlStore(abc.ABC):
             rows = await tx.fetch(sql, signature, limit)
         return [example_from_row(dict(zip(_EXAMPLE_COLUMNS, row, strict=True))) for row in rows]
 
+    async def example(self, example_id: str) -> Example | None:
+        sql = f"SELECT {', '.join(_EXAMPLE_COLUMNS)} FROM shadow_examples WHERE id = $1"
+        async with self._transaction(write=False) as tx:
+            rows = await tx.fetch(sql, example_id)
+        return example_from_row(dict(zip(_EXAMPLE_COLUMNS, rows[0], strict=True))) if rows else None
+
     async def instances(self, window: Window = ALL_TIME) -> list[InstanceInfo]:
         sql = (
             "SELECT instance_id, MIN(minute), MAX(minute) FROM shadow_route_minute "
@@ -289,15 +308,26 @@ def _latency_sums() -> str:
     return ", ".join(parts)
 
 
-def _route_totals(row: tuple[Any, ...]) -> RouteTotals:
-    values = iter(row[1:])
+def _counters(values: Iterator[Any]) -> tuple[dict[str, int], Latency, Latency]:
+    """Consume COUNTER_COLUMNS, then each side's latency sum, count and buckets (as _latency_sums)."""
     counts = {name: int(next(values)) for name in COUNTER_COLUMNS}
     sides: list[Latency] = []
     for side in SIDES:
         total, count = float(next(values)), int(next(values))
         sides.append(Latency(total, count, tuple(int(next(values)) for _ in bucket_columns(side))))
+    return counts, sides[0], sides[1]
+
+
+def _route_totals(row: tuple[Any, ...]) -> RouteTotals:
+    values = iter(row[1:])
+    counts, legacy, candidate = _counters(values)
     first, last, instances = (int(v) for v in values)
-    return RouteTotals(row[0], counts, sides[0], sides[1], first, last, instances)
+    return RouteTotals(row[0], counts, legacy, candidate, first, last, instances)
+
+
+def _route_bucket(row: tuple[Any, ...]) -> RouteBucket:
+    counts, legacy, candidate = _counters(iter(row[2:]))
+    return RouteBucket(row[0], int(row[1]), counts, legacy, candidate)
 
 
 def _first_per_signature(rows: Sequence[SignatureCount]) -> list[SignatureCount]:

@@ -255,3 +255,33 @@ async def test_a_dead_postgres_is_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         await store.migrate()
     await store.close()
+
+
+async def test_route_series_sums_replicas_per_bucket(store: Store) -> None:
+    def minute_row(minute: int, compared: int, route: str = "GET /get") -> RouteMinute:
+        latency = Latency(10.0 * compared, compared, (0, compared) + (0,) * 10)
+        return RouteMinute(route, minute, {"compared": compared, "diverged": 1}, latency, latency)
+
+    # Buckets are aligned on multiples of their size since the epoch: HOUR is aligned for any divisor of 3600.
+    rows = (minute_row(HOUR, 1), minute_row(HOUR + 60, 2), minute_row(HOUR + 300, 4))
+    await store.write(Batch("a", route_minutes=(*rows, minute_row(HOUR, 8, "GET /b"))), 5)
+    await store.write(Batch("b", route_minutes=(minute_row(HOUR + 60, 16),)), 5)
+
+    series = await store.route_series(Window(HOUR, HOUR + 3600), 300)
+    assert [(b.route, b.start - HOUR, b.count("compared"), b.count("diverged")) for b in series] == [
+        ("GET /b", 0, 8, 1),
+        ("GET /get", 0, 19, 3),
+        ("GET /get", 300, 4, 1),
+    ]
+    assert series[1].legacy.count == 19 and series[1].candidate.buckets[1] == 19
+    later = await store.route_series(Window(HOUR + 60, HOUR + 300), 60)
+    assert [(b.route, b.start - HOUR, b.count("compared")) for b in later] == [("GET /get", 60, 18)]
+    with pytest.raises(ValueError):
+        await store.route_series(Window(), 90)
+
+
+async def test_one_example_by_id(store: Store) -> None:
+    await store.write(Batch("replica-a", examples=(example(1), example(2))), 5)
+    wanted = example(2)
+    assert await store.example(wanted.id) == replace(wanted, instance_id="replica-a")
+    assert await store.example("no-such-id") is None
