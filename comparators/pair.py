@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from comparators.body import Body, read_body
@@ -30,11 +30,13 @@ class Side:
     headers: Headers
     body: Body
 
+    # Direct constructors, not dataclasses.replace: these run for every rule of every comparison.
     def with_body_content(self, content: Any) -> Side:
-        return replace(self, body=replace(self.body, content=content))
+        body = self.body
+        return Side(self.status, self.headers, Body(body.kind, content, body.raw, body.note))
 
     def with_headers(self, headers: dict[str, tuple[str, ...]]) -> Side:
-        return replace(self, headers=headers)
+        return Side(self.status, headers, self.body)
 
 
 def read_side(observation: Observation, ignore_headers: frozenset[str], body: Body | None = None) -> Side:
@@ -59,7 +61,7 @@ class Pair:
     differences: tuple[Difference, ...] = ()  # found by a rule itself, e.g. an id of the wrong format
 
     def with_sides(self, legacy: Side, candidate: Side) -> Pair:
-        return replace(self, legacy=legacy, candidate=candidate)
+        return Pair(legacy, candidate, self.ignored, self.rules_hit, self.differences)
 
     def noted(
         self,
@@ -68,9 +70,10 @@ class Pair:
         differences: tuple[Difference, ...] = (),
     ) -> Pair:
         """Record that `rule` matched something, what it hid, and what it found."""
-        return replace(
-            self,
-            ignored=self.ignored + ignored,
-            rules_hit=self.rules_hit | {rule},
-            differences=self.differences + differences,
+        return Pair(
+            self.legacy,
+            self.candidate,
+            self.ignored + ignored,
+            self.rules_hit | {rule},
+            self.differences + differences,
         )

@@ -220,7 +220,7 @@ class Path:
             steps = _parse_steps(concrete[1:])
         except ValueError:
             return False
-        matcher = _Matcher(self.segments)
+        matcher = self._matcher()
         states = matcher.start
         for segment in steps:
             step: Step = 0 if segment == ANY_INDEX else segment
@@ -261,9 +261,20 @@ class Path:
         new, _, count = self.edit_pair(document, MISSING, lambda p, value, _: (edit(p, value), MISSING))
         return new, count
 
+    def _matcher(self) -> _Matcher:
+        """The compiled NFA, cached on the Path (not a field: neither compared nor pickled), memo bounded."""
+        matcher: _Matcher | None = self.__dict__.get("_compiled")
+        if matcher is None or len(matcher._memo) > _MEMO_LIMIT:
+            matcher = _Matcher(self.segments)
+            self.__dict__["_compiled"] = matcher
+        return matcher
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
+
     def _walk(self, legacy: Any, candidate: Any) -> Iterator[_Node]:
         """Depth-first over both documents in parallel, yielding matched nodes (not descending into them)."""
-        matcher = _Matcher(self.segments)
+        matcher = self._matcher()
         final = matcher.final
         stack: list[_Node] = [(legacy, candidate, matcher.start, None, None)]
         children: list[_Node] = []
@@ -308,6 +319,7 @@ def _children(node: _Node, matcher: _Matcher, out: list[_Node]) -> None:
 
 
 _CONTAINERS = (dict, list)
+_MEMO_LIMIT = 4096  # `..` paths meet every key of every document; do not let the memo grow without end
 
 
 def _union_keys(left: dict[str, Any], right: dict[str, Any]) -> list[str]:

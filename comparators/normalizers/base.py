@@ -34,8 +34,13 @@ class Notes:
     def fold(self, pair: Pair, rule: str, legacy: Side, candidate: Side) -> Pair:
         if not self.hit:
             return pair
-        updated = pair.with_sides(legacy, candidate)
-        return updated.noted(rule, tuple(self.ignored), tuple(self.differences))
+        return Pair(
+            legacy,
+            candidate,
+            pair.ignored + tuple(self.ignored),
+            pair.rules_hit | {rule},
+            pair.differences + tuple(self.differences),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,11 +95,13 @@ class PathRule(Rule):
     def _settle_noting(self, path: str, legacy: Any, candidate: Any, notes: Notes) -> tuple[Any, Any]:
         reported = len(notes.differences)
         new_legacy, new_candidate = self.settle(path, legacy, candidate, notes)
+        if new_legacy is legacy and new_candidate is candidate:
+            return legacy, candidate  # nothing changed, so nothing was hidden
         # Hidden only if the rule itself reported nothing here and the sides now agree.
         if (
             len(notes.differences) == reported
-            and not same(legacy, candidate)
             and same(new_legacy, new_candidate)
+            and not same(legacy, candidate)
         ):
             notes.ignored.append(self.ignored(path))
         return new_legacy, new_candidate
