@@ -77,3 +77,35 @@ def test_split_separates_noise_from_signal() -> None:
     signal, noise = MODEL.split((uuid, price, unknown), baselines, candidates)
     assert signal == (price, unknown)
     assert noise == (uuid,)
+
+
+def test_learned_from_comparisons_random_field_is_noise_and_bug_is_signal() -> None:
+    """Legacy twice and the candidate through compare(): a uuid differs always, `total` only by the bug."""
+    import random
+    import uuid
+
+    import orjson
+
+    from comparators import CompareSpec, Observation, compare
+
+    rng = random.Random(7)
+
+    def answer(total: int) -> Observation:
+        body = {"requestId": str(uuid.UUID(int=rng.getrandbits(128))), "total": total, "items": [1, 2]}
+        return Observation(200, (("Content-Type", "application/json"),), orjson.dumps(body))
+
+    baseline: dict[str, list[int]] = {}
+    candidate: dict[str, list[int]] = {}
+    for n in range(60):
+        legacy = answer(10)
+        for counts, other in ((baseline, answer(10)), (candidate, answer(11 if n % 2 else 10))):
+            paths = {d.path for d in compare(CompareSpec(), legacy, other).differences}
+            for path in ("$.requestId", "$.total"):
+                counts.setdefault(path, [0, 0])
+                counts[path][0] += path in paths
+                counts[path][1] += 1
+    rates = {
+        name: {p: Rate(*c) for p, c in counts.items()} for name, counts in (("b", baseline), ("c", candidate))
+    }
+    assert MODEL.is_noise(rates["b"]["$.requestId"], rates["c"]["$.requestId"])
+    assert not MODEL.is_noise(rates["b"]["$.total"], rates["c"]["$.total"])
