@@ -7,10 +7,11 @@ client's response never waits on the candidate, the comparison or the recorder.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import secrets
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import hdrs, web
@@ -84,6 +85,8 @@ class Forwarder:
     router: Router
     shadow: Shadow | None
     settings: ServerSettings
+    _serial: Iterator[int] = field(default_factory=itertools.count)
+    _id_prefix: str = field(default_factory=lambda: secrets.token_hex(6))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         target = request.raw_path
@@ -123,7 +126,7 @@ class Forwarder:
             target=target,
             headers=tuple(request.headers.items()),
             body=body,
-            request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex,
+            request_id=request.headers.get("X-Request-Id") or f"{self._id_prefix}-{next(self._serial):x}",
             received_at=time.time(),
         )
         tap = self.shadow.start(route, info, forwarded, request.headers.get(hdrs.HOST))
