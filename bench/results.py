@@ -20,6 +20,7 @@ class Measurement:
     scenario: Scenario
     runs: tuple[WrkResult, ...]
     shadow: dict[str, int] = field(default_factory=dict)
+    backlog_seconds: float = 0.0  # longest wait, after a run, for the proxy's shadow work to finish
 
     @property
     def rps(self) -> float:
@@ -68,13 +69,17 @@ def _shadow_cell(measurement: Measurement) -> str:
     return " / ".join(str(measurement.shadow.get(name, 0)) for name in SHADOW_COLUMNS)
 
 
+def _backlog_cell(measurement: Measurement) -> str:
+    return "-" if measurement.scenario.via is Via.DIRECT else f"{measurement.backlog_seconds:.1f}"
+
+
 def table(measurements: list[Measurement]) -> list[str]:
     """A markdown table: medians, ratios to each scenario's direct baseline, shadow outcomes."""
     by_name = {m.scenario.name: m for m in measurements}
     lines = [
         "| scenario | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | errors "
-        f"| shadow: {' / '.join(SHADOW_COLUMNS)} |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| shadow: {' / '.join(SHADOW_COLUMNS)} | backlog s |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for m in measurements:
         base = by_name.get(m.scenario.baseline or "")
@@ -82,7 +87,7 @@ def table(measurements: list[Measurement]) -> list[str]:
         p99_ratio = _ratio(m.p99_ms, base.p99_ms) if base else "1.00x"
         lines.append(
             f"| {m.scenario.title} | {m.rps:,.0f} | {rps_ratio} | {m.p50_ms:.2f} | {m.p99_ms:.2f} "
-            f"| {p99_ratio} | {m.errors} | {_shadow_cell(m)} |"
+            f"| {p99_ratio} | {m.errors} | {_shadow_cell(m)} | {_backlog_cell(m)} |"
         )
     return lines
 
@@ -132,7 +137,8 @@ def render_markdown(measurements: list[Measurement], facts: RunFacts) -> str:
         "nginx and wrk alone reach",
         "- upstreams: nginx serves static files, legacy and candidate on two ports; the differing "
         "candidate changes a value, a type and drops a field in every item",
-        "- shadow columns: the proxy's /stats counters moved by that scenario, summed over rounds",
+        "- shadow columns: the proxy's /stats counters moved by that scenario, summed over rounds; backlog: "
+        "the longest wait after a run for shadow work still in flight (drained before the next run)",
         "",
         *table(measurements),
         "",

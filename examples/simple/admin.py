@@ -50,3 +50,23 @@ def wait_until_settled(admin_url: str, expected: int, timeout: float) -> dict[st
         if settled_count(totals) >= expected or time.monotonic() >= deadline:
             return totals
         time.sleep(0.1)
+
+
+def shadow_in_flight(admin_url: str) -> int | None:
+    """Shadow requests the proxy has started and not finished, or None when /stats does not say."""
+    with urllib.request.urlopen(admin_url + "/stats", timeout=2) as response:
+        stats = json.load(response)
+    shadow = stats.get("shadow") if isinstance(stats, dict) else None
+    value = shadow.get("in_flight") if isinstance(shadow, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def wait_until_idle(admin_url: str, timeout: float) -> float:
+    """Poll /stats until no shadow work is in flight (or `timeout`); the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with contextlib.suppress(OSError, ValueError):
+            if not shadow_in_flight(admin_url):
+                break
+        time.sleep(0.05)
+    return time.monotonic() - started
