@@ -19,11 +19,38 @@ Identity = Callable[[Any], Hashable]
 
 
 def canonical(value: Any) -> bytes:
-    """Equal bytes for exactly equal JSON values; a value nested too deep to serialize equals only itself."""
+    """Equal bytes exactly for equal JSON values (keys sorted), at any depth."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
-        return b"\xff%d" % id(value)
+        return _canonical_deep(value)
+
+
+def _canonical_deep(value: Any) -> bytes:
+    """The same serialization without recursion, for values nested deeper than orjson goes.
+
+    JSON values never hold bytes, so bytes on the stack are output tokens.
+    """
+    parts: list[bytes] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            parts.append(item)
+        elif isinstance(item, dict):
+            tokens: list[Any] = [b"{"]
+            for index, key in enumerate(sorted(item)):
+                tokens += [(b"," if index else b"") + orjson.dumps(key) + b":", item[key]]
+            stack.extend(reversed([*tokens, b"}"]))
+        elif isinstance(item, list):
+            tokens = [b"["]
+            for index, element in enumerate(item):
+                tokens += [b","] if index else []
+                tokens.append(element)
+            stack.extend(reversed([*tokens, b"]"]))
+        else:
+            parts.append(orjson.dumps(item))
+    return b"".join(parts)
 
 
 def key_reader(key: Path | None) -> Callable[[Any], Any]:

@@ -122,3 +122,14 @@ def test_random_json_never_raises(left: Any, right: Any, left_status: int, right
     result = compare(PIPELINE, observe(left, left_status), observe(right, right_status))
     assert result.rules_hit <= result.rules_evaluated
     assert all(i.rule in result.rules_hit for i in result.ignored)
+
+
+def test_pipeline_on_nesting_past_the_recursion_limit() -> None:
+    units = 250  # 4 levels each: 1000 levels, parsed by orjson, too deep for Python's `==` or repr
+    left = '{"x": [{"t": 1, "c": [' * units + "1" + "]}]}" * units
+    right = left.replace('"t": 1', '"t": 2', 1)
+    legacy = Observation(200, (("Content-Type", "application/json"),), left.encode())
+    candidate = Observation(200, legacy.headers, right.encode())
+    assert compare(PIPELINE, legacy, Observation(200, legacy.headers, left.encode() + b" ")).matched
+    result = compare(PIPELINE, legacy, candidate)
+    assert [d.key() for d in result.differences] == [("$.x[*].t", "value")]
