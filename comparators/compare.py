@@ -20,7 +20,7 @@ def compare(spec: CompareSpec, legacy: Observation, candidate: Observation) -> C
         return Comparison(Verdict.CANDIDATE_ERROR, (Difference("error", DiffKind.ERROR, None, detail),))
     if _identical(spec, legacy, candidate):
         return Comparison(Verdict.MATCHED)
-    pair = normalize(spec, _read_pair(spec, legacy, candidate))
+    pair = normalize(spec, read_pair(spec, legacy, candidate))
     found = [*pair.differences, *diff_sides(pair.legacy, pair.candidate)]
     differences = tuple(sorted({d.key(): d for d in reversed(found)}.values(), key=_order))
     verdict = Verdict.DIVERGED if differences else Verdict.MATCHED
@@ -34,7 +34,7 @@ def compare(spec: CompareSpec, legacy: Observation, candidate: Observation) -> C
 
 
 def normalize(spec: CompareSpec, pair: Pair) -> Pair:
-    """Run the route's normalizers in the order written."""
+    """Run the route's normalizers in the order written (`diff` shows this Pair to explain a verdict)."""
     for normalizer in spec.normalizers:
         pair = normalizer(pair)
     return pair
@@ -49,7 +49,8 @@ def _identical(spec: CompareSpec, legacy: Observation, candidate: Observation) -
     )
 
 
-def _read_pair(spec: CompareSpec, legacy: Observation, candidate: Observation) -> Pair:
+def read_pair(spec: CompareSpec, legacy: Observation, candidate: Observation) -> Pair:
+    """Both sides decoded and parsed, before any rule (a body sent identically by both is parsed once)."""
     legacy_side = read_side(legacy, spec.ignore_headers)
     same_encoding = legacy.header("content-encoding") == candidate.header("content-encoding")
     same_type = legacy.header("content-type") == candidate.header("content-type")

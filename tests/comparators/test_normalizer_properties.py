@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from comparators import CompareSpec, Observation, compare
 from comparators import parse_path as P
-from comparators.compare import _read_pair, normalize
+from comparators.compare import normalize, read_pair
 from comparators.normalizers import (
     EmptyEquivalent,
     ErrorsOnly,
@@ -94,7 +94,7 @@ def sides_equal(left: Pair, right: Pair) -> bool:
 def test_each_normalizer_is_idempotent(left: Any, right: Any, left_status: int, right_status: int) -> None:
     for rule in ALL_RULES:
         spec = CompareSpec(normalizers=(rule,))
-        once = normalize(spec, _read_pair(spec, observe(left, left_status), observe(right, right_status)))
+        once = normalize(spec, read_pair(spec, observe(left, left_status), observe(right, right_status)))
         assert sides_equal(normalize(spec, once), once), rule.name
 
 

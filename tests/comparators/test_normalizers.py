@@ -53,11 +53,11 @@ def test_rules_run_in_the_order_written() -> None:
 
 
 def test_normalizers_never_mutate_the_parsed_documents() -> None:
-    from comparators.compare import _read_pair, normalize
+    from comparators.compare import normalize, read_pair
 
     spec = CompareSpec(normalizers=(ignore("$..id"), unordered("$.xs"), tolerance("$.n", absolute=1)))
     legacy, candidate = obs({"id": 1, "xs": [2, 1], "n": 1}), obs({"id": 2, "xs": [1, 2], "n": 1.5})
-    pair = _read_pair(spec, legacy, candidate)
+    pair = read_pair(spec, legacy, candidate)
     before = (orjson.dumps(pair.legacy.body.content), orjson.dumps(pair.candidate.body.content))
     normalize(spec, pair)
     assert (orjson.dumps(pair.legacy.body.content), orjson.dumps(pair.candidate.body.content)) == before
