@@ -30,6 +30,7 @@ from proxy.upstream import Upstream, read_bounded
 BUFFERED_RESPONSE_BYTES = 64 * 1024
 _AIOHTTP_DEFAULTS = (hdrs.CONTENT_TYPE, hdrs.DATE, hdrs.SERVER)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RequestBody = bytes | AsyncIterator[bytes] | aiohttp.StreamReader | None  # what is sent to legacy
 
 
 class RelayedResponse(web.StreamResponse):
@@ -99,16 +100,18 @@ class Forwarder:
         forwarded = forwarded_request_headers(request)
         route = self.router.match(method, target.partition("?")[0])
         tap: LegacyTap | None = None
-        data: bytes | AsyncIterator[bytes] | aiohttp.StreamReader | None = (
-            request.content if request.body_exists else None
-        )
+        data: RequestBody = request.content if request.body_exists else None
         if self.shadow is not None and self.shadow.admits(route, method):
             data, tap = await self._mirror(request, route, method, target, forwarded)
-        return await self._relay(request, method, target, forwarded, data, tap)
+        try:
+            return await self._relay(request, method, target, forwarded, data, tap)
+        finally:
+            if tap is not None:
+                tap.abandon()  # a no-op unless legacy's answer was cut short or never came
 
     async def _mirror(
         self, request: web.Request, route: Route, method: str, target: str, forwarded: list[Header]
-    ) -> tuple[bytes | AsyncIterator[bytes] | aiohttp.StreamReader | None, LegacyTap | None]:
+    ) -> tuple[RequestBody, LegacyTap | None]:
         """Buffer the body (bounded) and start the mirror; what to send legacy and the tap, if mirrored."""
         assert self.shadow is not None
         body = b""
@@ -138,7 +141,7 @@ class Forwarder:
         method: str,
         target: str,
         forwarded: list[Header],
-        data: bytes | AsyncIterator[bytes] | aiohttp.StreamReader | None,
+        data: RequestBody,
         tap: LegacyTap | None,
     ) -> web.StreamResponse:
         host = self.legacy.host
@@ -155,8 +158,6 @@ class Forwarder:
             return await self._respond(request, upstream, tap)
         finally:
             upstream.release()
-            if tap is not None:
-                tap.abandon()  # a no-op unless the answer was cut short
 
     def _no_answer(self, exc: Exception, tap: LegacyTap | None) -> web.Response:
         error = transport_error(exc)

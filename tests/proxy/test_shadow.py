@@ -354,3 +354,33 @@ async def test_shutdown_cancels_shadow_work_past_its_deadline_then_closes_the_re
     assert proxy.app[DISPATCHER].cancelled == 1
     assert proxy.recorder.get("GET /straggler", Counter.DROPPED) == 1
     assert proxy.recorder.closed
+
+
+async def test_a_client_leaving_mid_body_leaves_nothing_to_compare(
+    aiohttp_server: AiohttpServer, start_proxy: StartProxy
+) -> None:
+    client_left = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"first;")
+        await client_left.wait()
+        for _ in range(100):  # keeps writing until the proxy notices its client is gone
+            await response.write(b"more;")
+            await asyncio.sleep(0.01)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/leave", slow)
+    legacy = await aiohttp_server(app)
+    candidate = await aiohttp_server(fixed_app(b"first;"))
+    proxy = await start_proxy(make_config(url_of(legacy), url_of(candidate)))
+    resp = await proxy.client.get("/leave")
+    assert await resp.content.readany() == b"first;"
+    resp.close()
+    client_left.set()
+    await asyncio.wait_for(proxy.idle(), 10)
+    assert proxy.recorder.exchanges == []
+    assert proxy.recorder.get("GET /leave", Counter.DROPPED) == 1
