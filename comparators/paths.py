@@ -119,6 +119,7 @@ class _Matcher:
         self.start = self._close(frozenset({0}))
         self._memo: dict[tuple[frozenset[int], Step], frozenset[int]] = {}
         self._wanted: dict[frozenset[int], frozenset[str] | None] = {}
+        self._finals: dict[frozenset[int], tuple[frozenset[str], bool]] = {}
 
     def _close(self, states: frozenset[int]) -> frozenset[int]:
         """Add the position after each DEEP, since DEEP also matches zero steps."""
@@ -150,6 +151,14 @@ class _Matcher:
             elif segment in (ANY_KEY, step):
                 nxt.add(state + 1)
         return self._close(frozenset(nxt))
+
+    def final_keys(self, states: frozenset[int]) -> tuple[frozenset[str], bool]:
+        """The keys whose step completes a match from these states, and whether any key does."""
+        found = self._finals.get(states)
+        if found is None:
+            last = {self.segments[s] for s in states if s == self.final - 1}
+            found = self._finals[states] = (frozenset(last - {ANY_KEY, ANY_INDEX, DEEP}), ANY_KEY in last)
+        return found
 
     def wanted_keys(self, states: frozenset[int]) -> frozenset[str] | None:
         """The only object keys worth visiting from these states, or None when any key may match."""
@@ -282,26 +291,28 @@ class Path:
 def _children(node: _Node, matcher: _Matcher, out: list[_Node]) -> None:
     """Append the children worth visiting: a match, or a container a match may lie below."""
     left, right, states, _, _ = node
-    final = matcher.final
     if type(left) is dict or type(right) is dict:
         lmap = left if type(left) is dict else {}
         rmap = right if type(right) is dict else {}
         wanted = matcher.wanted_keys(states)
+        final_keys, any_key_final = matcher.final_keys(states)
+        advance = matcher.advance
         keys: Any = sorted(wanted) if wanted is not None else _union_keys(lmap, rmap)
         for key in keys:
             lval, rval = lmap.get(key, MISSING), rmap.get(key, MISSING)
-            if lval is MISSING and rval is MISSING:
-                continue
-            after = matcher.advance(states, key)
-            if after and (final in after or type(lval) in _CONTAINERS or type(rval) in _CONTAINERS):
-                out.append((lval, rval, after, key, node))
+            if type(lval) in _CONTAINERS or type(rval) in _CONTAINERS:
+                after = advance(states, key)
+                if after:
+                    out.append((lval, rval, after, key, node))
+            elif (any_key_final or key in final_keys) and (lval is not MISSING or rval is not MISSING):
+                out.append((lval, rval, advance(states, key), key, node))  # a scalar can only be a match
     if type(left) is list or type(right) is list:
         llist = left if type(left) is list else []
         rlist = right if type(right) is list else []
         after = matcher.advance(states, 0)
         if not after:
             return
-        is_final = final in after
+        is_final = matcher.final in after
         for index in range(max(len(llist), len(rlist))):
             lval = llist[index] if index < len(llist) else MISSING
             rval = rlist[index] if index < len(rlist) else MISSING

@@ -67,6 +67,7 @@ PRECISIONS: Mapping[str, timedelta] = {
 }
 EPOCH_UNITS = ("auto", "s", "ms", "none")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _MS_THRESHOLD = 100_000_000_000  # epoch seconds reach this in year 5138; epoch ms passed it in 1973
 
@@ -99,15 +100,14 @@ def _parse_text_instant(text: str) -> datetime | None:
     return instant.astimezone(UTC)
 
 
+_TIMESPEC = {"us": "microseconds", "ms": "milliseconds"}
+
+
 def render_instant(instant: datetime, precision: str) -> str:
     """UTC, truncated to `precision`, ISO-8601 with a Z: `2024-05-01T10:00:00.123Z` at ms."""
     step = PRECISIONS[precision]
-    truncated = _EPOCH + ((instant - _EPOCH) // step) * step
-    text = truncated.strftime("%Y-%m-%dT%H:%M:%S")
-    if precision == "ms":
-        text += f".{truncated.microsecond // 1000:03d}"
-    elif precision == "us":
-        text += f".{truncated.microsecond:06d}"
+    truncated = instant if step == _MICROSECOND else _EPOCH + ((instant - _EPOCH) // step) * step
+    text = truncated.replace(tzinfo=None).isoformat(timespec=_TIMESPEC.get(precision, "seconds"))
     return text + "Z"
 
 
