@@ -6,11 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from comparators.spec import CompareSpec
+from comparators.spec import CompareSpec, Normalizer
 from config.compare_section import parse_pipeline
 from config.model import FieldMap, KeyKind, KeyPart, MongoSide, PostgresSide, ReconcileJob
 from config.reader import Section, type_name
 
+# Rules that judge a whole HTTP response (status, body kind); a reconcile pair is two documents, and the
+# reconcile engine relies on every rule acting per location (proxy/reconcile/comparing.py).
+HTTP_ONLY_OPS = frozenset({"errors", "status_equivalent", "parse_as"})
 _FIELD = re.compile(r"^[^.\[\]$][^.\[\]]*$")
 _PATH = re.compile(r"^\$(\.[^.\[\]]+)+$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
@@ -47,12 +50,24 @@ def _job(section: Section, mongo_uri: str | None, postgres_dsn: str | None) -> R
         postgres=postgres,
         key=key,
         fields=fields,
-        compare=CompareSpec(normalizers=parse_pipeline(section.tables("compare"))),
+        compare=CompareSpec(normalizers=_pipeline(section)),
         batch_size=section.integer("batch_size", 1000, 1),
         examples=section.integer("examples", 10, 0),
     )
     section.finish()
     return job if name else None
+
+
+def _pipeline(section: Section) -> tuple[Normalizer, ...]:
+    """The `[[reconcile.compare]]` tables, parsed exactly like a route's `[[routes.compare]]`."""
+    pipeline = parse_pipeline(section.tables("compare"))
+    for index, normalizer in enumerate(pipeline):
+        op = getattr(normalizer, "op", "")
+        if op in HTTP_ONLY_OPS:
+            section.error(
+                f"compare[{index}].op", f"{op!r} judges HTTP responses; reconcile compares documents"
+            )
+    return tuple(n for n in pipeline if getattr(n, "op", "") not in HTTP_ONLY_OPS)
 
 
 def _required(section: Section, name: str, hint: str = "") -> str:

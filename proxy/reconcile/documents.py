@@ -50,16 +50,25 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(path[2:].split(".")) if path.startswith("$.") else ()
 
 
-def _get(document: Mapping[str, Any], steps: Sequence[str]) -> tuple[bool, Any]:
+_ABSENT = object()
+
+
+def _get(document: Mapping[str, Any], steps: Sequence[str]) -> Any:
+    """The value at `steps`, or _ABSENT."""
+    if len(steps) == 1:
+        return document.get(steps[0], _ABSENT)
     value: Any = document
     for step in steps:
         if not isinstance(value, Mapping) or step not in value:
-            return False, None
+            return _ABSENT
         value = value[step]
-    return True, value
+    return value
 
 
 def _put(document: dict[str, Any], steps: Sequence[str], value: Any) -> None:
+    if len(steps) == 1:
+        document[steps[0]] = value
+        return
     node = document
     for step in steps[:-1]:
         child = node.get(step)
@@ -91,8 +100,8 @@ class Projection:
             return {k: v for k, v in document.items() if k not in self.drop_source}
         shaped: dict[str, Any] = {}
         for steps, _ in self.fields:
-            found, value = _get(document, steps)
-            if found:
+            value = _get(document, steps)
+            if value is not _ABSENT:
                 _put(shaped, steps, value)
         return shaped
 
@@ -102,7 +111,7 @@ class Projection:
             return {k: v for k, v in row.items() if k not in self.drop_target}
         shaped: dict[str, Any] = {}
         for source_steps, target_steps in self.fields:
-            found, value = _get(row, target_steps)
-            if found:
+            value = _get(row, target_steps)
+            if value is not _ABSENT:
                 _put(shaped, source_steps, value)
         return shaped

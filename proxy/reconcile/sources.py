@@ -29,15 +29,6 @@ from proxy.reconcile.merge import Batch, merge_ordered
 
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server is an error after this, not a hang
 
-_PG_UNREACHABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-    asyncpg.exceptions.InvalidPasswordError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-)
-
 
 class MongoSource:
     """The job's collection, read with one sorted query per key type combination, merged on the key."""
@@ -134,7 +125,7 @@ class MongoSource:
             await cursor.close()
 
 
-def _timeouts(uri: str) -> dict[str, int]:
+def _timeouts(uri: str) -> dict[str, Any]:
     """Our connect deadline, unless the URI sets its own (`?serverSelectionTimeoutMS=…`), which then wins."""
     options = {"serverSelectionTimeoutMS", "connectTimeoutMS"}
     given = {name.lower() for name in options if name.lower() in uri.lower()}
@@ -170,7 +161,7 @@ class PostgresSource:
                 timeout=CONNECT_TIMEOUT,
                 server_settings={"timezone": "UTC", "application_name": "shadow-proxy reconcile"},
             )
-        except (*_PG_UNREACHABLE, asyncpg.PostgresError, ValueError) as exc:
+        except Exception as exc:  # refused, reset, not PostgreSQL at all, bad DSN: all mean "cannot use it"
             raise ReconcileError(
                 f"job {self.job.name!r}: {self.label} is unreachable: {first_line(exc)}"
             ) from None

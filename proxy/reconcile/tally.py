@@ -8,7 +8,7 @@ from typing import Any
 
 from comparators.model import DiffKind
 from config.model import ReconcileJob
-from proxy.reconcile.comparing import compare_documents
+from proxy.reconcile.comparing import DocumentComparer
 from proxy.reconcile.documents import Projection, plain
 from proxy.reconcile.keys import Key, render_key
 from proxy.reconcile.result import Example, FieldCount, JobResult, Outcome, RuleCount, Status
@@ -23,6 +23,7 @@ class Tally:
     def __init__(self, job: ReconcileJob) -> None:
         self.job = job
         self.projection = Projection.build(job.fields, job.key)
+        self.comparer = DocumentComparer(job.compare)
         self.counts: Counter[Outcome] = Counter()
         self.matched = 0
         self.fields: dict[tuple[str, DiffKind], list[Any]] = {}  # -> [count, [keys]]
@@ -61,7 +62,7 @@ class Tally:
         self.source_read += 1
         self.target_read += 1
         source, target = self.projection.source(document), self.projection.target(row)
-        comparison = compare_documents(self.job.compare, source, target)
+        comparison = self.comparer.compare(source, target)
         for ignored in comparison.ignored:
             self.hidden[(ignored.rule, ignored.path)] += 1
         if comparison.matched:

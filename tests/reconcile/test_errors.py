@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reconcile_support import Stores, free_port
+from reconcile_support import Stores
 
 from proxy.cli import main
 
@@ -17,6 +19,14 @@ postgres = { dsn = "{dsn}", table = "{table}" }
 key = { source = "_id", target = "id" }
 fields = ["v"]
 """
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound but never listening: connections to it are refused for as long as the test runs."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])
 
 
 def run(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
@@ -65,30 +75,30 @@ def test_an_unknown_job_is_named_with_the_known_ones(
 
 
 def test_an_unreachable_mongodb_is_named(
-    stores: Stores, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stores: Stores, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], closed_port: int
 ) -> None:
     stores.load_postgres(name, "id text, v text", [])
     config = stores.config(tmp_path / "job.toml", name, JOB)
-    uri = f"mongodb://reader:secret@127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=200"
+    uri = f"mongodb://reader:secret@127.0.0.1:{closed_port}/?serverSelectionTimeoutMS=200"
 
     code, err = run(config, capsys, "--mongo-uri", uri)
 
     assert code == 2
-    assert f"MongoDB mongodb://reader:***@127.0.0.1:{uri.split(':')[3]}" in err and "is unreachable" in err
+    assert f"MongoDB mongodb://reader:***@127.0.0.1:{closed_port}/" in err and "is unreachable" in err
     assert "secret" not in err
 
 
 def test_an_unreachable_postgres_is_named(
-    stores: Stores, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stores: Stores, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], closed_port: int
 ) -> None:
     stores.load_mongo(name, [])
     config = stores.config(tmp_path / "job.toml", name, JOB)
-    dsn = f"postgresql://postgres:pw@127.0.0.1:{free_port()}/test"
+    dsn = f"postgresql://postgres:pw@127.0.0.1:{closed_port}/test"
 
     code, err = run(config, capsys, "--postgres-dsn", dsn)
 
     assert code == 2
-    assert "PostgreSQL postgresql://postgres:***@127.0.0.1:" in err and "is unreachable" in err
+    assert f"PostgreSQL postgresql://postgres:***@127.0.0.1:{closed_port}/test is unreachable" in err
 
 
 def test_both_sides_failing_are_both_named(
