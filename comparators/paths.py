@@ -13,7 +13,7 @@ Array indices are always collapsed to ``[*]``: differences are counted per field
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -246,7 +246,9 @@ class Path:
         legacy_edits: list[tuple[Location, Any]] = []
         candidate_edits: list[tuple[Location, Any]] = []
         count = 0
-        for node in self._walk(legacy, candidate):
+        walk = self._walk(legacy, candidate)
+        node = next(walk, None)
+        while node is not None:
             count += 1
             location = _location(node)
             new_legacy, new_candidate = edit(render(location), node[0], node[1])
@@ -254,6 +256,8 @@ class Path:
                 legacy_edits.append((location, new_legacy))
             if new_candidate is not node[1]:
                 candidate_edits.append((location, new_candidate))
+            unchanged = new_legacy is node[0] and new_candidate is node[1]
+            node = _send(walk, unchanged)  # `$..x` may match again below an x left as it was
         return apply_edits(legacy, legacy_edits), apply_edits(candidate, candidate_edits), count
 
     def edit(self, document: Any, edit: Callable[[str, Any], Any]) -> tuple[Any, int]:
@@ -272,20 +276,33 @@ class Path:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
 
-    def _walk(self, legacy: Any, candidate: Any) -> Iterator[_Node]:
-        """Depth-first over both documents in parallel, yielding matched nodes (not descending into them)."""
+    def _walk(self, legacy: Any, candidate: Any) -> Generator[_Node, bool | None, None]:
+        """Depth-first over both documents in parallel, yielding matched nodes.
+
+        Below a match it goes on only when sent True (the match was left unchanged) and the path can match
+        deeper (`..`); plain iteration never descends into a match.
+        """
         matcher = self._matcher()
         final = matcher.final
         stack: list[_Node] = [(legacy, candidate, matcher.start, None, None)]
         children: list[_Node] = []
         while stack:
             node = stack.pop()
-            if final in node[2]:
-                yield node
-                continue
+            states = node[2]
+            if final in states:
+                descend = yield node
+                if not descend or len(states) == 1:
+                    continue
             children.clear()
             _children(node, matcher, children)
             stack.extend(reversed(children))
+
+
+def _send(walk: Generator[_Node, bool | None, None], value: bool) -> _Node | None:
+    try:
+        return walk.send(value)
+    except StopIteration:
+        return None
 
 
 def _children(node: _Node, matcher: _Matcher, out: list[_Node]) -> None:

@@ -101,6 +101,21 @@ VALUE_CASES = [
         "empty is not a value", EmptyEquivalent(paths=(P("$.n"),)), {"n": ""}, {"n": "x"}, [("$.n", "value")]
     ),
     Case(
+        "empty everywhere with $..*",
+        EmptyEquivalent(paths=(P("$..*"),)),
+        {"a": {"n": None, "xs": [{"m": ""}]}, "z": 1},
+        {"a": {"xs": [{"m": None}]}, "z": 1},
+        ignored=["$.a.n", "$.a.xs[*].m"],
+    ),
+    Case(
+        "empty everywhere still sees values",
+        EmptyEquivalent(paths=(P("$..*"),)),
+        {"a": {"n": None, "xs": [{"m": ""}]}},
+        {"a": {"xs": [{"m": "x"}]}},
+        [("$.a.xs[*].m", "value")],
+        ["$.a.n"],
+    ),
+    Case(
         "empty forms are opt-in",
         EmptyEquivalent(paths=(P("$.n"),), forms=frozenset({"null", "missing"})),
         {"n": ""},
