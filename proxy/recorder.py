@@ -20,7 +20,7 @@ import structlog
 
 from comparators.model import Verdict
 from config.model import Config, StoreSettings
-from proxy.records import Counter, Exchange
+from proxy.records import VERDICT_COUNTERS, Counter, Exchange
 from proxy.redact import Redactor
 from proxy.store import Store, StoreError, StoreUnavailable, open_store
 from proxy.store.base import ORIGIN_CANDIDATE, ORIGIN_NOISE, Batch, Example, hour_of, minute_of
@@ -32,12 +32,6 @@ MAX_BACKOFF = 30.0
 DEFAULT_RETENTION_DAYS = 30
 PURGE_EVERY = 3600.0
 FINAL_FLUSH_TIMEOUT = 10.0
-VERDICT_COUNTERS: dict[Verdict, tuple[Counter, ...]] = {
-    Verdict.MATCHED: (Counter.COMPARED, Counter.MATCHED),
-    Verdict.DIVERGED: (Counter.COMPARED, Counter.DIVERGED),
-    Verdict.CANDIDATE_ERROR: (Counter.COMPARED, Counter.CANDIDATE_ERRORS),
-    Verdict.LEGACY_ERROR: (Counter.LEGACY_ERRORS,),
-}
 EXAMPLE_VERDICTS = frozenset({Verdict.DIVERGED, Verdict.CANDIDATE_ERROR})
 
 log = structlog.get_logger("proxy.recorder")

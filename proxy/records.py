@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from comparators.model import Comparison, Observation
+from comparators.model import Comparison, Observation, Verdict
 
 
 class Counter(enum.StrEnum):
@@ -21,6 +21,15 @@ class Counter(enum.StrEnum):
     TOO_LARGE = "too_large"  # a body exceeded max_compare_bytes: not compared
     SHADOW_FAILURES = "shadow_failures"  # a bug or unexpected exception inside shadow work
     NOT_MIRRORED = "not_mirrored"  # writes on routes that did not opt in, and sampled-out requests
+
+
+# Recording an exchange is counting it: these counters follow from its verdict, and callers never count them.
+VERDICT_COUNTERS: dict[Verdict, tuple[Counter, ...]] = {
+    Verdict.MATCHED: (Counter.COMPARED, Counter.MATCHED),
+    Verdict.DIVERGED: (Counter.COMPARED, Counter.DIVERGED),
+    Verdict.CANDIDATE_ERROR: (Counter.COMPARED, Counter.CANDIDATE_ERRORS),
+    Verdict.LEGACY_ERROR: (Counter.LEGACY_ERRORS,),
+}
 
 
 @dataclass(frozen=True, slots=True)

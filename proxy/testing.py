@@ -7,16 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from comparators.model import Verdict
 from config.model import Config
-from proxy.records import Counter, Exchange
-
-VERDICT_COUNTERS: dict[Verdict, tuple[Counter, ...]] = {
-    Verdict.MATCHED: (Counter.COMPARED, Counter.MATCHED),
-    Verdict.DIVERGED: (Counter.COMPARED, Counter.DIVERGED),
-    Verdict.CANDIDATE_ERROR: (Counter.COMPARED, Counter.CANDIDATE_ERRORS),
-    Verdict.LEGACY_ERROR: (Counter.LEGACY_ERRORS,),
-}
+from proxy.records import VERDICT_COUNTERS, Counter, Exchange
 
 
 def counters_for(exchange: Exchange) -> tuple[Counter, ...]:
