@@ -1,22 +1,26 @@
 """`shadow-proxy report`: read a store (every replica's rows), print md, json or html, and gate with --check.
 
-Exit codes: 0 done (with --check: every selected route compared something and saw no divergence and no
-candidate error); 1 the check failed (or found no data); 2 the store could not be read (bad URL, unreachable,
-missing, or not a shadow-proxy store). The readiness rules of the cutover window (min samples, rates, latency)
-will refine what --check demands; the exit codes stay.
+Exit codes: 0 done (with --check: every selected route is READY over its cutover window); 1 the check failed
+(a route NOT_READY or without data, or no route at all); 2 the store could not be read (bad URL,
+unreachable, missing, or not a shadow-proxy store) or the output could not be written.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from config.model import Config
-from proxy.report import Report, RouteReport, build_report, iso, report_json
+from proxy.htmlkit import duration
+from proxy.readiness import ReadinessVerdict
+from proxy.report import Report, RouteReport, build_report
+from proxy.report_html import render_html
+from proxy.report_json import iso, report_json
+from proxy.route_view import eta_text, since_text
 from proxy.store import StoreError, open_store
 from proxy.store.schema import latest_version
 
@@ -39,14 +43,17 @@ def run_report(
     routes: tuple[str, ...],
     check: bool,
     out: str | None,
+    *,
+    clock: Callable[[], float] = time.time,
 ) -> int:
+    """Build, render and write the report; `clock` is when the cutover windows end (tests pin it)."""
     render = RENDERERS.get(output_format)
     if render is None:
         print(f"report: unknown format {output_format!r} (md, json, html)", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = asyncio.run(load_report(store_url, config, routes))
-        text = render(report)
+        report = asyncio.run(load_report(store_url, config, routes, clock=clock))
+        text = render(report, config)
         if out:
             Path(out).write_text(text, encoding="utf-8")
         else:
@@ -59,7 +66,13 @@ def run_report(
     return check_exit(report) if check else EXIT_OK
 
 
-async def load_report(store_url: str, config: Config | None, routes: tuple[str, ...]) -> Report:
+async def load_report(
+    store_url: str,
+    config: Config | None,
+    routes: tuple[str, ...],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Report:
     """Open the store read-only in spirit (never creating or migrating it) and build the report."""
     store = open_store(store_url, create=False)
     try:
@@ -73,40 +86,40 @@ async def load_report(store_url: str, config: Config | None, routes: tuple[str, 
                 "run `shadow-proxy serve` on it once to migrate" if version < wanted else "upgrade this tool"
             )
             raise StoreError(f"{store.url}: schema version {version}, this build reads {wanted}: {hint}")
-        return await build_report(store, routes=routes, config=config)
+        return await build_report(store, routes=routes, config=config, clock=clock)
     finally:
         await store.close()
 
 
 def failures(route: RouteReport) -> list[str]:
-    """Why a route fails the (interim) gate; empty when it passes."""
-    if not route.covered or route.count("compared") == 0:
-        return ["not covered: no comparisons recorded"]
-    reasons = []
-    if route.count("diverged"):
-        reasons.append(f"{route.count('diverged')} divergences")
-    if route.count("candidate_errors"):
-        reasons.append(f"{route.count('candidate_errors')} candidate errors")
-    return reasons
+    """Why a route fails the cutover gate, one line per failing criterion; empty when it is READY."""
+    readiness = route.readiness
+    if readiness is None or readiness.verdict is ReadinessVerdict.NO_DATA:
+        window = duration(readiness.settings.window) if readiness else "window"
+        return [f"not covered: no comparisons in the last {window}"]
+    return [f"{reason.code}: {reason.message}" for reason in readiness.reasons]
 
 
 def check_exit(report: Report) -> int:
-    failed = {route.route: failures(route) for route in report.routes if failures(route)}
     if not report.routes:
         print("check: FAIL: no routes in the store", file=sys.stderr)
         return EXIT_FAIL
+    failed = {route.route: failures(route) for route in report.routes if failures(route)}
     if failed:
         detail = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in failed.items())
-        print(f"check: FAIL ({len(failed)} of {len(report.routes)} routes): {detail}", file=sys.stderr)
+        print(
+            f"check: FAIL ({len(failed)} of {len(report.routes)} routes not ready): {detail}", file=sys.stderr
+        )
         return EXIT_FAIL
-    compared = sum(route.count("compared") for route in report.routes)
+    compared = sum(route.readiness.compared for route in report.routes if route.readiness)
     print(
-        f"check: PASS ({len(report.routes)} routes, {compared} comparisons, none diverged)", file=sys.stderr
+        f"check: PASS ({len(report.routes)} routes READY, {compared} comparisons in their windows)",
+        file=sys.stderr,
     )
     return EXIT_OK
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, config: Config | None = None) -> str:
     return json.dumps(report_json(report), indent=2) + "\n"
 
 
@@ -119,7 +132,7 @@ def _rate(route: RouteReport) -> str:
     return f"{rate:.1%}" if rate is not None else "-"
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, config: Config | None = None) -> str:
     instances = ", ".join(i.instance_id for i in report.instances) or "none"
     lines = [
         "# shadow-proxy report",
@@ -128,19 +141,36 @@ def render_markdown(report: Report) -> str:
         "",
         "| Route | "
         + " | ".join(c.replace("_", " ").capitalize() for c in TABLE_COLUMNS)
-        + " | Divergence |",
-        "|---|" + "---:|" * (len(TABLE_COLUMNS) + 1),
+        + " | Divergence | Readiness |",
+        "|---|" + "---:|" * (len(TABLE_COLUMNS) + 1) + "---|",
     ]
     for route in report.routes:
         counts = " | ".join(str(route.count(c)) for c in TABLE_COLUMNS)
-        lines.append(f"| {_cell(route.route)} | {counts} | {_rate(route)} |")
+        lines.append(f"| {_cell(route.route)} | {counts} | {_rate(route)} | {route.verdict.value} |")
+    if report.not_covered:
+        names = ", ".join(f"`{_cell(name)}`" for name in report.not_covered)
+        lines += ["", f"**Not covered** (configured, no comparison in the cutover window): {names}."]
     for route in report.routes:
         lines += ["", *_route_markdown(route)]
     return "\n".join(lines) + "\n"
 
 
+def _readiness_markdown(route: RouteReport) -> list[str]:
+    r = route.readiness
+    if r is None:
+        return []
+    lines = [
+        f"**{r.verdict.value}** over the last {duration(r.settings.window)}: {r.compared} comparisons "
+        f"(min {r.settings.min_samples}), {r.unexplained} unexplained divergences, "
+        f"{r.explained} explained as noise; last divergence: {since_text(r)}; window met: {eta_text(r)}.",
+    ]
+    lines += [f"- `{reason.code}`: {_cell(reason.message)}" for reason in r.reasons]
+    lines += [f"- warning `{w.code}`: {_cell(w.message)}" for w in r.warnings]
+    return [*lines, ""]
+
+
 def _route_markdown(route: RouteReport) -> list[str]:
-    lines = [f"## {route.route}", ""]
+    lines = [f"## {route.route}", "", *_readiness_markdown(route)]
     if not route.covered:
         return [*lines, "Not covered: no traffic recorded for this route."]
     lines.append(
@@ -160,6 +190,15 @@ def _route_markdown(route: RouteReport) -> list[str]:
         for s in route.signatures:
             paths = ", ".join(f"`{_cell(p)}` ({k})" for p, k in s.paths)
             lines.append(f"| {s.signature} | {paths} | {s.count} | {s.examples} |")
+    if route.noise_differences:
+        noise = ", ".join(f"`{_cell(p.path)}` ({p.count})" for p in route.noise_differences)
+        lines += ["", f"Noise (legacy differs from itself): {noise}."]
+    if route.rules:
+        lines += ["", "| Rule | Acted | Ignored but different |", "|---|---:|---:|"]
+        lines += [f"| `{_cell(r.rule)}` | {r.hits} | {r.ignored} |" for r in route.rules]
+    if route.dead_rules:
+        dead = ", ".join(f"`{_cell(d.rule)}`" for d in route.dead_rules)
+        lines += ["", f"Dead rules (never acted in {route.dead_rules[0].compared} comparisons): {dead}."]
     legacy, candidate = route.legacy, route.candidate
     if legacy.count or candidate.count:
         lines += [
@@ -174,43 +213,7 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "-"
 
 
-def render_html(report: Report) -> str:
-    """A minimal self-contained page (no scripts, no network); charts and readiness come later."""
-    rows = "".join(
-        "<tr><td>"
-        + html.escape(route.route)
-        + "</td>"
-        + "".join(f"<td>{route.count(c)}</td>" for c in TABLE_COLUMNS)
-        + f"<td>{html.escape(_rate(route))}</td></tr>"
-        for route in report.routes
-    )
-    sections = "".join(_route_html(route) for route in report.routes)
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in TABLE_COLUMNS)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>shadow-proxy report</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}td:first-child{text-align:left}"
-        "</style></head><body><h1>shadow-proxy report</h1>"
-        f"<p>Generated {iso(report.generated_at)} from <code>{html.escape(report.store)}</code></p>"
-        f"<table><tr><th>route</th>{head}<th>divergence</th></tr>{rows}</table>{sections}</body></html>\n"
-    )
-
-
-def _route_html(route: RouteReport) -> str:
-    items = "".join(
-        f"<tr><td><code>{html.escape(p.path)}</code></td><td>{html.escape(p.kind)}</td><td>{p.count}</td></tr>"
-        for p in route.differences
-    )
-    table = f"<table><tr><th>path</th><th>kind</th><th>count</th></tr>{items}</table>" if items else ""
-    status = (
-        "not covered"
-        if not route.covered
-        else f"{route.count('diverged')} of {route.count('compared')} diverged"
-    )
-    return f"<h2>{html.escape(route.route)}</h2><p>{html.escape(status)}</p>{table}"
-
-
-RENDERERS: dict[str, Callable[[Report], str]] = {
+RENDERERS: dict[str, Callable[[Report, Config | None], str]] = {
     "md": render_markdown,
     "json": render_json,
     "html": render_html,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from store_support import T0, candidate_error, free_port, matched, value_divergence
 
-from config.model import Config, RouteRule, StoreSettings
+from config.model import Config, CutoverSettings, RouteRule, StoreSettings
 from proxy.cli import main
 from proxy.commands.report import run_report
 from proxy.recorder import StoreRecorder
@@ -83,14 +83,35 @@ def test_report_json_matches_what_was_recorded_across_instances(store_url: str, 
     assert body["schema_version"] >= 1 and body["generated_at"].endswith("Z")  # type: ignore[operator,union-attr]
 
 
-def test_check_passes_only_without_divergence_or_candidate_error(sqlite_url: str, tmp_path: Path) -> None:
+def check(url: str, config: Config, *routes: str) -> int:
+    """`report --check` as of one minute after T0, under `config`'s cutover settings."""
+    return run_report(url, config, "json", routes, True, None, clock=lambda: T0 + 60)
+
+
+def test_check_passes_only_without_divergence_or_candidate_error(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one_is_enough = Config(legacy="http://legacy", cutover=CutoverSettings(min_samples=1))
     record(sqlite_url, "a", [matched(), matched("GET /items")])
-    assert report(sqlite_url, tmp_path, "--check")[0] == 0
+    assert check(sqlite_url, one_is_enough) == 0
+    assert "check: PASS (2 routes READY, 2 comparisons in their windows)" in capsys.readouterr().err
     record(sqlite_url, "a", [candidate_error("GET /items")])
-    assert report(sqlite_url, tmp_path, "--check")[0] == 1
-    assert report(sqlite_url, tmp_path, "--check", "--route", "GET /get")[0] == 0
+    assert check(sqlite_url, one_is_enough) == 1
+    assert "GET /items: candidate_errors: candidate error rate 50.00%" in capsys.readouterr().err
+    assert check(sqlite_url, one_is_enough, "GET /get") == 0
     record(sqlite_url, "a", [value_divergence()])
-    assert report(sqlite_url, tmp_path, "--check", "--route", "GET /get")[0] == 1
+    assert check(sqlite_url, one_is_enough, "GET /get") == 1
+    assert "GET /get: divergence: 1 unexplained divergences in 2 comparisons" in capsys.readouterr().err
+
+
+def test_check_demands_the_window_s_minimum_sample(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(sqlite_url, "a", [matched() for _ in range(3)])
+    assert check(sqlite_url, Config(legacy="http://legacy")) == 1
+    assert "GET /get: too_few_samples: 3 comparisons in the last 7d, 1,000 needed" in capsys.readouterr().err
+    assert check(sqlite_url, Config(legacy="http://legacy", cutover=CutoverSettings(min_samples=3))) == 0
+    assert run_report(sqlite_url, None, "json", (), True, None) == 1  # today, T0 is far outside the window
 
 
 def test_configured_routes_without_traffic_are_not_covered(
@@ -100,9 +121,12 @@ def test_configured_routes_without_traffic_are_not_covered(
     silent = RouteRule(name="GET /silent", methods=frozenset({"GET"}), path="/silent")
     config = Config(legacy="http://legacy", routes=(silent,))
     out = tmp_path / "r.json"
-    assert run_report(sqlite_url, config, "json", (), True, str(out)) == 1
-    routes = {r["route"]: r for r in json.loads(out.read_text())["routes"]}
+    assert run_report(sqlite_url, config, "json", (), True, str(out), clock=lambda: T0 + 60) == 1
+    body = json.loads(out.read_text())
+    routes = {r["route"]: r for r in body["routes"]}
     assert routes["GET /silent"]["covered"] is False and routes["GET /silent"]["configured"] is True
+    assert routes["GET /silent"]["readiness"]["verdict"] == "NO_DATA"
+    assert body["not_covered"] == ["GET /silent"] and body["all_ready"] is False
     assert "GET /silent: not covered" in capsys.readouterr().err
 
 
@@ -115,7 +139,9 @@ def test_markdown_and_html(sqlite_url: str, tmp_path: Path) -> None:
     assert "| GET /get | 10 | 7 | 3 | 0 | 0 | 0 | 0 | 30.0% |" in text
     assert text.index("`$.ok` | value | 2") < text.index("`$.name` | value | 1")
     html = page.read_text()
-    assert "<td>GET /get</td><td>10</td>" in html and "<script" not in html and "http" not in html
+    assert '<a href="#route-1">GET /get</a></td><td><span class="badge NO_DATA">NO DATA</span>' in html
+    assert '<tr><td>compared</td><td class="num">10</td></tr>' in html
+    assert "<script" not in html and "http" not in html
 
 
 def test_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,90 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, nothing fetched) for a review."""
+
+from __future__ import annotations
+
+from config.model import Config
+from proxy.diffview import example_view, route_spec
+from proxy.htmlkit import Markup, join, link, page, tag
+from proxy.readiness import ReadinessVerdict
+from proxy.report import Report, RouteReport
+from proxy.report_json import iso
+from proxy.route_view import route_sections, summary_table
+from proxy.store.base import SignatureTotal
+
+
+def _route_anchor(report: Report) -> dict[str, str]:
+    return {route.route: f"route-{index}" for index, route in enumerate(report.routes, start=1)}
+
+
+def example_anchor(signature: str) -> str:
+    return f"ex-{signature}"
+
+
+def banner(report: Report) -> Markup:
+    """The decision in one line: every route ready, or how many are not and which are blind."""
+    total = len(report.routes)
+    if not total:
+        return tag("div", "No routes: nothing recorded and nothing configured.", class_="banner fail")
+    if report.all_ready:
+        return tag("div", f"All {total} routes are READY for cutover.", class_="banner ready")
+    waiting = sum(1 for r in report.routes if r.verdict is ReadinessVerdict.NOT_READY)
+    blind = sum(1 for r in report.routes if r.verdict is ReadinessVerdict.NO_DATA)
+    return tag(
+        "div",
+        f"Not ready for cutover: {waiting} of {total} routes NOT READY, {blind} without data.",
+        class_="banner fail",
+    )
+
+
+def _not_covered(report: Report) -> Markup:
+    if not report.not_covered:
+        return Markup("")
+    names = join(join([tag("code", name), " "]) for name in report.not_covered)
+    text = join(["Not covered (configured, no comparison in the cutover window): ", names])
+    return tag("div", text, class_="banner warn")
+
+
+def _examples(route: RouteReport, config: Config | None) -> Markup:
+    blocks = []
+    spec = route_spec(config, route.route)
+    for signature in route.signatures:
+        example = route.examples.get(signature.signature)
+        if example is None:
+            continue
+        title = join(["Example of ", tag("code", signature.signature), f" ({route.route})"])
+        head = tag("h3", title)
+        meta = tag(
+            "p",
+            f"recorded {iso(example.recorded_at)} by {example.instance_id or 'unknown'}; "
+            f"request id {example.request_id or '-'}",
+            class_="muted",
+        )
+        body = join([head, meta, example_view(example, spec)])
+        blocks.append(tag("div", body, class_="example", id=example_anchor(signature.signature)))
+    return join(blocks)
+
+
+def render_html(report: Report, config: Config | None = None) -> str:
+    anchors = _route_anchor(report)
+
+    def example_href(signature: SignatureTotal) -> str | None:
+        kept = any(signature.signature in route.examples for route in report.routes)
+        return f"#{example_anchor(signature.signature)}" if kept else None
+
+    sections: list[object] = [banner(report), _not_covered(report), tag("h2", "Routes")]
+    sections.append(summary_table(report, lambda name: f"#{anchors[name]}"))
+    for route in report.routes:
+        heading = tag("h2", join([route.route, " "]), id=anchors[route.route])
+        sections += [heading, route_sections(route, report, example_href)]
+    examples = [_examples(route, config) for route in report.routes]
+    if any(examples):
+        sections += [tag("h2", "Examples"), join(examples)]
+    instances = ", ".join(i.instance_id for i in report.instances) or "none"
+    meta = f"generated {iso(report.generated_at)} from {report.store}; instances: {instances}"
+    footer = tag("footer", link("#", "back to the top"))
+    return page(
+        "shadow-proxy cutover report",
+        join([*sections, footer]),
+        heading="shadow-proxy cutover report",
+        meta=meta,
+    )

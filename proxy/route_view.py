@@ -1,0 +1,226 @@
+"""A route's report as HTML sections (readiness, charts, signatures, paths, rules, latency), for both pages.
+
+The HTML report links examples to anchors in the same file; the dashboard links them to its example pages:
+callers pass `example_href` and `route_href`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from proxy.charts import Line, line_chart
+from proxy.htmlkit import (
+    DASH,
+    Markup,
+    badge,
+    duration,
+    join,
+    link,
+    milliseconds,
+    number,
+    percent,
+    stat,
+    table,
+    tag,
+)
+from proxy.readiness import Readiness, Reason, histogram_quantile
+from proxy.report import Report, RouteReport
+from proxy.store.base import PathTotal, SignatureTotal
+
+ExampleHref = Callable[[SignatureTotal], str | None]
+RouteHref = Callable[[str], str]
+NUMERIC_COUNTS = ("compared", "matched", "diverged", "candidate_errors", "legacy_errors", "noise", "ignored")
+
+
+def _reasons(reasons: tuple[Reason, ...], css: str) -> Markup:
+    items = join(tag("li", join([tag("span", r.code, class_="code"), r.message])) for r in reasons)
+    return tag("ul", items, class_=css)
+
+
+def since_text(r: Readiness) -> str:
+    since = r.since_divergence
+    if since is None:
+        return "never"
+    return f"{duration(since.seconds)} ago, {since.requests:,} comparisons since"
+
+
+def eta_text(r: Readiness) -> str:
+    if r.eta_seconds is None:
+        return "not at the current rate" if r.compared else DASH
+    return "met" if r.eta_seconds == 0 else f"in {duration(r.eta_seconds)}"
+
+
+def readiness_block(r: Readiness | None) -> Markup:
+    """The verdict, every failing criterion with its numbers, warnings, and the window's key figures."""
+    if r is None:
+        return tag("p", "no readiness computed", class_="muted")
+    s = r.settings
+    ratio = r.latency_ratio
+    stats = [
+        stat(f"comparisons / {duration(s.window)}", f"{number(r.compared)} of {number(s.min_samples)}"),
+        stat("unexplained divergences", number(r.unexplained)),
+        stat("explained as noise", number(r.explained)),
+        stat("last divergence", since_text(r)),
+        stat("window met", eta_text(r)),
+        stat(
+            "candidate / legacy errors", f"{percent(r.candidate_error_rate)} / {percent(r.legacy_error_rate)}"
+        ),
+        stat("p95 candidate / legacy", f"{f'{ratio:.2f}x' if ratio is not None else DASH}"),
+    ]
+    parts: list[object] = [tag("div", join([badge(r.verdict.value)]))]
+    if r.reasons:
+        parts.append(_reasons(r.reasons, "reasons"))
+    if r.warnings:
+        parts.append(_reasons(r.warnings, "reasons warnings"))
+    parts.append(tag("div", join(stats), class_="stats"))
+    return tag("div", join(parts), class_="readiness")
+
+
+def charts_block(route: RouteReport, bucket: int) -> Markup:
+    if not route.series:
+        return tag("p", "no traffic recorded", class_="muted")
+    start, end = route.series[0].start, route.series[-1].start + bucket
+    middle = bucket / 2
+
+    def rate(name: str) -> tuple[tuple[float, float | None], ...]:
+        return tuple(
+            (b.start + middle, b.count(name) / b.count("compared") * 100 if b.count("compared") else None)
+            for b in route.series
+        )
+
+    def p95(side: str) -> tuple[tuple[float, float | None], ...]:
+        return tuple((b.start + middle, histogram_quantile(getattr(b, side), 0.95)) for b in route.series)
+
+    rates = line_chart(
+        [
+            Line("divergence rate", "s-diverged", rate("diverged")),
+            Line("candidate errors", "s-errors", rate("candidate_errors")),
+        ],
+        label=f"{route.route}: divergence rate over time",
+        start=start,
+        end=end,
+        y_format=lambda v: f"{v:g}%",
+    )
+    latency = line_chart(
+        [
+            Line("legacy p95", "s-legacy", p95("legacy")),
+            Line("candidate p95", "s-candidate", p95("candidate")),
+        ],
+        label=f"{route.route}: latency p95, legacy vs candidate",
+        start=start,
+        end=end,
+        y_format=lambda v: f"{v:g} ms",
+    )
+    figures = [
+        tag("figure", join([tag("figcaption", "Divergence rate over time"), rates]), class_="chart"),
+        tag("figure", join([tag("figcaption", "Latency p95: legacy vs candidate"), latency]), class_="chart"),
+    ]
+    return tag("div", join(figures), class_="charts")
+
+
+def signatures_block(route: RouteReport, example_href: ExampleHref) -> Markup:
+    if not route.signatures:
+        return tag("p", "no divergence recorded", class_="muted")
+    rows = []
+    for s in route.signatures:
+        paths = join(join([tag("code", p), f" ({k})", tag("br", "")]) for p, k in s.paths)
+        href = example_href(s)
+        example = link(href, "example") if href else tag("span", "none kept", class_="muted")
+        rows.append((tag("code", s.signature), paths, number(s.count), number(s.examples), example))
+    return table(("signature", "differences", "count", "examples", ""), rows, numeric=frozenset({2, 3}))
+
+
+def paths_table(paths: tuple[PathTotal, ...], empty: str) -> Markup:
+    if not paths:
+        return tag("p", empty, class_="muted")
+    rows = [(tag("code", p.path), p.kind, number(p.count)) for p in paths]
+    return table(("path", "kind", "count"), rows, numeric=frozenset({2}))
+
+
+def rules_block(route: RouteReport) -> Markup:
+    parts: list[object] = []
+    if route.rules:
+        rows = [(tag("code", r.rule), number(r.hits), number(r.ignored)) for r in route.rules]
+        parts.append(table(("rule", "acted", "ignored but different"), rows, numeric=frozenset({1, 2})))
+    else:
+        parts.append(tag("p", "no rule acted", class_="muted"))
+    if route.dead_rules:
+        rows = [(tag("code", d.rule), d.reason or DASH, number(d.compared)) for d in route.dead_rules]
+        parts += [
+            tag("h3", "Dead rules"),
+            table(("rule", "reason", "comparisons without acting"), rows, numeric=frozenset({2})),
+        ]
+    return join(parts)
+
+
+def latency_block(route: RouteReport) -> Markup:
+    rows = []
+    for name, side in (("legacy", route.legacy), ("candidate", route.candidate)):
+        estimate = histogram_quantile(side, 0.95)
+        rows.append(
+            (
+                name,
+                number(side.count),
+                milliseconds(side.mean_ms),
+                milliseconds(estimate),
+                milliseconds(side.quantile(0.95)),
+            )
+        )
+    headers = ("side", "answers", "mean", "p95 (estimated)", "p95 bucket bound")
+    return table(headers, rows, numeric=frozenset({1, 2, 3, 4}))
+
+
+def counts_block(route: RouteReport) -> Markup:
+    rows = [(name.replace("_", " "), number(route.count(name))) for name in NUMERIC_COUNTS]
+    rows.append(("divergence rate", percent(route.divergence_rate)))
+    return table(("all recorded", "count"), rows, numeric=frozenset({1}))
+
+
+def route_sections(route: RouteReport, report: Report, example_href: ExampleHref) -> Markup:
+    """Everything about one route, in reading order."""
+    return join(
+        [
+            tag("div", readiness_block(route.readiness), class_="card"),
+            charts_block(route, report.series_bucket),
+            tag("h3", "Top divergence signatures"),
+            signatures_block(route, example_href),
+            tag("h3", "Differences by path"),
+            paths_table(route.differences, "none"),
+            tag("h3", "Noise: paths where legacy differs from itself"),
+            paths_table(route.noise_differences, "no noise recorded (a secondary legacy measures it)"),
+            tag("h3", "Rules: ignored but different"),
+            rules_block(route),
+            tag("h3", "Latency"),
+            latency_block(route),
+            tag("h3", "Counts"),
+            counts_block(route),
+        ]
+    )
+
+
+def summary_table(report: Report, route_href: RouteHref) -> Markup:
+    rows = []
+    for route in report.routes:
+        r = route.readiness
+        first = r.reasons[0].message if r and r.reasons else ""
+        rows.append(
+            (
+                link(route_href(route.route), route.route),
+                badge(route.verdict.value),
+                number(r.compared if r else 0),
+                number(r.unexplained if r else 0),
+                since_text(r) if r else DASH,
+                eta_text(r) if r else DASH,
+                first,
+            )
+        )
+    headers = (
+        "route",
+        "verdict",
+        "comparisons in window",
+        "unexplained",
+        "last divergence",
+        "window met",
+        "why",
+    )
+    return table(headers, rows, numeric=frozenset({2, 3}))
