@@ -26,6 +26,16 @@ def _text(value: Any) -> str:
     return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + "…"
 
 
+def _value(value: Any) -> Any:
+    """A compared value for a table cell: strings quoted, so "" , " x" and "true" read as strings.
+
+    Values the comparators shortened (`brief`) arrive as JSON text already and are shown as they are.
+    """
+    if isinstance(value, str) and not value.startswith(("{", "[")):
+        return orjson.dumps(value).decode()
+    return value
+
+
 def totals(job: JobResult) -> list[tuple[str, int]]:
     return [
         ("MongoDB documents read", job.source_read),
@@ -123,7 +133,11 @@ def _md_examples(job: JobResult, outcome: Outcome) -> list[str]:
         return []
     lines = [f"### {_TITLES[outcome]} (first {len(examples)} of {job.count(outcome):,})", ""]
     if outcome is Outcome.DIFFERENT:
-        rows = [[e.key, d.path, d.kind.value, d.legacy, d.candidate] for e in examples for d in e.differences]
+        rows = [
+            [e.key, d.path, d.kind.value, _value(d.legacy), _value(d.candidate)]
+            for e in examples
+            for d in e.differences
+        ]
         return lines + _table(["key", "path", "kind", "MongoDB", "PostgreSQL"], rows)
     rows = [[e.key or "—", e.side or "", e.source if e.source is not None else e.target] for e in examples]
     return lines + _table(["key", "side", "document"], rows)
@@ -190,7 +204,11 @@ def _html_examples(job: JobResult, outcome: Outcome) -> str:
         return ""
     title = f"<h3>{html.escape(_TITLES[outcome])} (first {len(examples)} of {job.count(outcome):,})</h3>"
     if outcome is Outcome.DIFFERENT:
-        rows = [[e.key, d.path, d.kind.value, d.legacy, d.candidate] for e in examples for d in e.differences]
+        rows = [
+            [e.key, d.path, d.kind.value, _value(d.legacy), _value(d.candidate)]
+            for e in examples
+            for d in e.differences
+        ]
         return title + _html_table(["key", "path", "kind", "MongoDB", "PostgreSQL"], rows)
     rows = [[e.key or "—", e.side, e.source if e.source is not None else e.target] for e in examples]
     return title + _html_table(["key", "side", "document"], rows)

@@ -9,35 +9,25 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import time
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from reconcile_support import PG_DSN, SECANTUSD, Stores, execute, free_port, postgres_up, wait_for_mongo
+from reconcile_support import PG_DSN, Stores, execute, postgres_up
+
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if REPO_ROOT not in sys.path:  # `examples/` is not part of the installed distribution
+    sys.path.insert(0, REPO_ROOT)
+
+from examples.engagement.mongo_server import running_mongo  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> Iterator[str]:
     """MONGODB_URI when set (a real mongod), else a SecantusDB server in memory on a free port."""
-    if os.environ.get("MONGODB_URI"):
-        yield os.environ["MONGODB_URI"]
-        return
-    port = free_port()
-    command = [str(SECANTUSD), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"]
-    command += ["--log-level", "WARNING"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}"
-    try:
-        wait_for_mongo(uri, server, time.monotonic() + 30)
-        yield uri
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with running_mongo() as server:
+        yield server.uri
 
 
 @pytest.fixture(scope="session")

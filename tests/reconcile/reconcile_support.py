@@ -1,13 +1,9 @@
-"""Helpers for the reconcile tests: start a SecantusDB server, load one collection and one table per test."""
+"""Helpers for the reconcile tests: load one collection and one table per test, write job configs."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,26 +12,6 @@ import asyncpg
 import pymongo
 
 PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-SECANTUSD = Path(sys.executable).with_name("secantusd-py")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_mongo(uri: str, server: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"secantusd-py exited with {server.returncode}")
-        try:
-            with pymongo.MongoClient(uri, serverSelectionTimeoutMS=300) as client:
-                client.admin.command("ping")
-                return
-        except pymongo.errors.PyMongoError:
-            time.sleep(0.1)
-    raise RuntimeError(f"secantusd-py did not answer on {uri}")
 
 
 def postgres_up() -> bool:

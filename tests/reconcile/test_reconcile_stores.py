@@ -230,4 +230,4 @@ def test_reports_render_in_markdown_and_self_contained_html(
     assert "&lt;b&gt;changed&lt;/b&gt;" in page and "<b>changed" not in page
     assert "src=" not in page and "href=" not in page  # nothing to fetch
     markdown = (tmp_path / "r.md").read_text()
-    assert f"| {mission(1)[0]['_id']} | $.title | value | Mission 1 | <b>changed</b> |" in markdown
+    assert f'| {mission(1)[0]["_id"]} | $.title | value | "Mission 1" | "<b>changed</b>" |' in markdown

@@ -41,7 +41,7 @@ def test_markdown_has_totals_fields_rules_and_examples() -> None:
     assert "| $.closeToTransport | type | 2 | k1, k2 |" in text
     assert "| compare[0]:equivalent | $.remote | 4 | '' is NULL on the candidate |" in text
     assert '| k0 |  | {"title":"a\\|b"} |' in text  # a pipe in a value does not break the table
-    assert "| k1 | $.closeToTransport | type | yes | true |" in text
+    assert '| k1 | $.closeToTransport | type | "yes" | true |' in text
     assert "5 documents/s" in text
 
 
