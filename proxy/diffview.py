@@ -151,8 +151,11 @@ def side_by_side(
 ) -> Markup:
     """A two-column table of both sides, aligned, with changed lines and characters highlighted."""
     left, right = left[:MAX_LINES], right[:MAX_LINES]
+    # Fixed layout takes column widths from the first row: declare them, the header spans two columns.
+    columns = Markup('<colgroup><col class="ln"><col><col class="ln"><col></colgroup>')
     head = tag("tr", join([tag("th", titles[0], colspan=2), tag("th", titles[1], colspan=2)]))
-    return tag("table", join([tag("thead", head), tag("tbody", join(_rows(left, right)))]), class_="diff")
+    content = join([columns, tag("thead", head), tag("tbody", join(_rows(left, right)))])
+    return tag("table", content, class_="diff")
 
 
 def differences_table(example: Example) -> Markup:

@@ -171,16 +171,19 @@ def latency_block(route: RouteReport) -> Markup:
 
 
 def counts_block(route: RouteReport) -> Markup:
-    rows = [(name.replace("_", " "), number(route.count(name))) for name in NUMERIC_COUNTS]
-    rows.append(("divergence rate", percent(route.divergence_rate)))
-    return table(("all recorded", "count"), rows, numeric=frozenset({1}))
+    stats = [stat(name.replace("_", " "), number(route.count(name))) for name in NUMERIC_COUNTS]
+    stats.append(stat("divergence rate", percent(route.divergence_rate)))
+    return tag("div", join(stats), class_="stats")
 
 
 def route_sections(route: RouteReport, report: Report, example_href: ExampleHref) -> Markup:
     """Everything about one route, in reading order."""
+    readiness = tag("div", readiness_block(route.readiness), class_="card")
+    if not route.covered:
+        return join([readiness, tag("p", "no traffic recorded for this route", class_="muted")])
     return join(
         [
-            tag("div", readiness_block(route.readiness), class_="card"),
+            readiness,
             charts_block(route, report.series_bucket),
             tag("h3", "Top divergence signatures"),
             signatures_block(route, example_href),
@@ -192,7 +195,7 @@ def route_sections(route: RouteReport, report: Report, example_href: ExampleHref
             rules_block(route),
             tag("h3", "Latency"),
             latency_block(route),
-            tag("h3", "Counts"),
+            tag("h3", "All recorded (every replica, whole retention)"),
             counts_block(route),
         ]
     )
@@ -223,4 +226,4 @@ def summary_table(report: Report, route_href: RouteHref) -> Markup:
         "window met",
         "why",
     )
-    return table(headers, rows, numeric=frozenset({2, 3}))
+    return table(headers, rows, numeric=frozenset({2, 3}), class_="summary")

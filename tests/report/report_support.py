@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import bisect
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from comparators.compare import compare
+from comparators.model import Observation
+from config.loader import parse_config
+from config.model import Config, StoreSettings
+from proxy.recorder import StoreRecorder
+from proxy.records import Exchange, RequestInfo
+from proxy.redact import Redactor
 from proxy.store import open_store
 from proxy.store.base import (
     LATENCY_BOUNDS_MS,
@@ -114,3 +123,56 @@ async def write_histories(url: str, *histories: History) -> None:
             await store.write(history.batch(), examples_per_hour=5)
     finally:
         await store.close()
+
+
+# --- A small, realistic store: the HTML report and the dashboard are checked on it. ---------------------
+
+DEMO_CONFIG: dict[str, Any] = {
+    "upstreams": {"legacy": "http://legacy.internal", "candidate": "http://candidate.internal"},
+    "cutover": {"window": "7d", "min_samples": 1000, "dead_rule_after": 100},
+    "routes": [
+        {"name": "GET /items/{id}", "path": "/items/{id}"},
+        {
+            "name": "GET /search",
+            "path": "/search",
+            "compare": [
+                {"op": "ignore", "paths": ["$.took_ms"], "reason": "timing differs by design"},
+                {"op": "ignore", "paths": ["$.debug"], "reason": "legacy once had a debug block"},
+            ],
+        },
+        {"name": "GET /health", "path": "/health", "cutover": {"min_samples": 10}},
+    ],
+}
+LEGACY_SEARCH = {"took_ms": 12, "hits": [{"id": "a1", "score": 0.93, "title": "Desk <lamp>"}], "total": 1}
+CANDIDATE_SEARCH = {"took_ms": 31, "hits": [{"id": "a1", "score": 0.91, "title": "Desk <lamp>"}], "total": 1}
+
+
+def demo_config() -> Config:
+    return parse_config(DEMO_CONFIG, source="demo")
+
+
+def _search_exchange(config: Config, at: float, n: int) -> Exchange:
+    spec = next(r.compare for r in config.routes if r.name == "GET /search")
+    headers = (("content-type", "application/json"),)
+    legacy = Observation(200, headers, json.dumps(LEGACY_SEARCH).encode(), elapsed_ms=18.0)
+    candidate = Observation(200, headers, json.dumps(CANDIDATE_SEARCH).encode(), elapsed_ms=60.0)
+    info = RequestInfo(
+        "GET", f"/search?q=lamp&page={n}", (("accept", "application/json"),), b"", f"req-{n}", at
+    )
+    return Exchange("GET /search", info, legacy, candidate, compare(spec, legacy, candidate))
+
+
+async def seed_demo(url: str) -> Config:
+    """Items: a clean week (READY). Search: real divergences with examples (NOT_READY). Health: silent."""
+    config = demo_config()
+    history = History()
+    for hour in range(1, 49):
+        history.traffic(hour * HOUR, 30, route="GET /items/{id}", legacy_ms=30.0, candidate_ms=35.0)
+        history.traffic(hour * HOUR + 60, 10, route="GET /search", legacy_ms=18.0, candidate_ms=60.0)
+    await write_histories(url, history)
+    recorder = StoreRecorder(open_store(url), StoreSettings(flush_interval=3600), Redactor(), "replica-b")
+    await recorder.start()
+    for n in range(6):
+        recorder.record(_search_exchange(config, NOW - (n + 1) * 600, n))
+    await recorder.close()
+    return config
