@@ -41,6 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--check", action="store_true", help="exit 0 only if every selected route is READY")
     report.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
 
+    diff = sub.add_parser("diff", help="run a route's rules on two saved responses and explain the verdict")
+    diff.add_argument("legacy_file", metavar="LEGACY_FILE", help="a body, or JSON {status, headers, body}")
+    diff.add_argument("candidate_file", metavar="CANDIDATE_FILE")
+    diff.add_argument("--config", metavar="FILE", help="config holding the route (default rules without)")
+    diff.add_argument("--route", metavar="NAME", help="the route whose rules apply")
+    diff.add_argument("--normalized", action="store_true", help="also print both bodies after the rules")
+
+    recompare = sub.add_parser("recompare", help="re-run the current rules on stored divergence examples")
+    recompare.add_argument("--store", metavar="URL", default="sqlite:///shadow.db")
+    recompare.add_argument("--config", metavar="FILE", required=True, help="config with the current rules")
+    recompare.add_argument("--route", metavar="NAME", action="append", help="only this route (repeatable)")
+    recompare.add_argument("--per-signature", metavar="N", type=int, default=10, help="examples each")
+
     reconcile = sub.add_parser("reconcile", help="check that MongoDB and PostgreSQL hold the same data")
     reconcile.add_argument("--config", metavar="FILE", required=True, help="file with [[reconcile]] jobs")
     reconcile.add_argument("--job", metavar="NAME", action="append", help="only this job (repeatable)")
@@ -98,6 +111,19 @@ def _report(args: argparse.Namespace) -> int:
     )
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from proxy.commands.diff import run_diff
+
+    config = load_config(args.config) if args.config else parse_config({"upstreams": {"legacy": "http://-"}})
+    return run_diff(args.legacy_file, args.candidate_file, config, args.route, args.normalized)
+
+
+def _recompare(args: argparse.Namespace) -> int:
+    from proxy.commands.recompare import run_recompare
+
+    return run_recompare(args.store, load_config(args.config), tuple(args.route or ()), args.per_signature)
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     from proxy.commands.reconcile import run_reconcile
 
@@ -116,6 +142,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "check-config": _check_config,
     "report": _report,
+    "diff": _diff,
+    "recompare": _recompare,
     "reconcile": _reconcile,
 }
 
