@@ -170,6 +170,7 @@ def test_recompare_shows_what_the_current_rules_explain(
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'shadow.db'}"
     asyncio.run(record_under_old_rules(tmp_path, store_url))
+    capsys.readouterr()  # the recorder's divergence log lines
     code = main(["recompare", "--store", store_url, "--config", config_file])
     out = capsys.readouterr().out
     # The reordering is explained now, but its content-encoding header difference is real and stays.
