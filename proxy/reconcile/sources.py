@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,11 +68,17 @@ class MongoSource:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _projection(self) -> dict[str, Any] | None:
+        """The configured projection, else (with `fields`) the compared fields only: less to send, decode."""
+        keys = [part.source for part in self.job.key]
         projection = dict(self.side.projection)
+        if not projection and self.job.fields:
+            return dict.fromkeys(covering([*keys, *(f.source[2:] for f in self.job.fields)]), 1)
         if not projection:
             return None
         if any(value for name, value in projection.items() if name != "_id"):  # inclusion: keep the key
-            projection.update({part.source: 1 for part in self.job.key})
+            for key in keys:
+                if not any(key == name or key.startswith(name + ".") for name in projection):
+                    projection[key] = 1
         return projection
 
     async def count(self) -> int:
@@ -123,6 +129,15 @@ class MongoSource:
             ) from None
         finally:
             await cursor.close()
+
+
+def covering(paths: Iterable[str]) -> list[str]:
+    """Dotted paths without those inside another one (MongoDB refuses `a` and `a.b` in one projection)."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path.startswith(parent + ".") for parent in kept):
+            kept.append(path)
+    return kept
 
 
 def _timeouts(uri: str) -> dict[str, Any]:
