@@ -24,6 +24,7 @@ from config.model import (
 )
 from config.reader import Section, parse_hostport, parse_upstream_url
 from config.reconcile_section import parse_reconcile
+from config.route_cutover_section import check_route_modes, parse_route_cutover
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
@@ -71,6 +72,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     log_bodies = root.boolean("log_bodies", False)
     instance_id = root.string("instance_id", "")
     root.finish()
+    check_route_modes(routes, upstreams[1], errors)
     if upstreams[0] is None and not any(e.startswith(("upstreams.legacy", "--legacy")) for e in errors):
         errors.append("upstreams.legacy: required (or pass --legacy URL)")
     if errors:
@@ -232,6 +234,7 @@ def _route(section: Section, default_compare: CompareSpec, cutover: CutoverSetti
             normalizers=normalizers,
         ),
         cutover=parse_cutover(section.section("cutover"), cutover) if section.has("cutover") else None,
+        **parse_route_cutover(section),
     )
     section.finish()
     return rule if name else None

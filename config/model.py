@@ -90,6 +90,36 @@ class CutoverSettings:
     dead_rule_after: int = 1000  # comparisons after which a rule that never acted is reported dead
 
 
+class Fallback(enum.StrEnum):
+    """Who answers in candidate_primary when the candidate fails (transport error, timeout or 5xx)."""
+
+    NONE = "none"  # the candidate's failure is the answer
+    LEGACY = "legacy"  # legacy's concurrent answer is served instead (counted)
+
+
+class Promote(enum.StrEnum):
+    MANUAL = "manual"
+    AUTO = "auto"  # shadow -> candidate_primary -> candidate, each after a READY cutover window
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackSettings:
+    """Automatic rollback: over a sliding window in the current mode, rates above these move one step back."""
+
+    window: float = 300.0  # seconds of the sliding window
+    min_samples: int = 20  # requests needed in the window before a rate is trusted
+    max_divergence_rate: float = 0.05  # divergences / comparisons (candidate_primary)
+    max_candidate_error_rate: float = 0.05  # candidate errors (transport or 5xx) / requests
+
+
+@dataclass(frozen=True, slots=True)
+class IdPaths:
+    """Where each side's new resource id is found in a write's response body (the project's path syntax)."""
+
+    legacy: str
+    candidate: str
+
+
 @dataclass(frozen=True, slots=True)
 class RouteRule:
     """One configured endpoint: what it matches, how it is mirrored and how it is compared."""
@@ -102,6 +132,12 @@ class RouteRule:
     sample_rate: float | None = None  # None: the [shadow] default
     compare: CompareSpec = field(default_factory=CompareSpec)
     cutover: CutoverSettings | None = None  # None: the global [cutover] settings
+    fallback: Fallback = Fallback.NONE
+    promote: Promote = Promote.MANUAL
+    rollback: RollbackSettings | None = None  # None: no automatic rollback
+    id_paths: IdPaths | None = None  # learn legacy -> candidate ids from mirrored writes
+    id_kind: str = "default"  # the id namespace this route learns into and compares through
+    rewrite_ids: bool = False  # rewrite known ids in the request path for the other side
 
     def mirrors(self, method: str) -> bool:
         return method in SAFE_METHODS or self.mirror_writes
