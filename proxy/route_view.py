@@ -33,7 +33,7 @@ NUMERIC_COUNTS = ("compared", "matched", "diverged", "candidate_errors", "legacy
 
 
 def _reasons(reasons: tuple[Reason, ...], css: str) -> Markup:
-    items = join(tag("li", join([tag("span", r.code, class_="code"), r.message])) for r in reasons)
+    items = join(tag("li", join([tag("span", r.code, class_="code"), " ", r.message])) for r in reasons)
     return tag("ul", items, class_=css)
 
 
@@ -118,14 +118,14 @@ def charts_block(route: RouteReport, bucket: int) -> Markup:
     return tag("div", join(figures), class_="charts")
 
 
-def signatures_block(route: RouteReport, example_href: ExampleHref) -> Markup:
+def signatures_block(route: RouteReport, example_href: ExampleHref, label: str = "example") -> Markup:
     if not route.signatures:
         return tag("p", "no divergence recorded", class_="muted")
     rows = []
     for s in route.signatures:
         paths = join(join([tag("code", p), f" ({k})", tag("br", "")]) for p, k in s.paths)
         href = example_href(s)
-        example = link(href, "example") if href else tag("span", "none kept", class_="muted")
+        example = link(href, label) if href else tag("span", "none kept", class_="muted")
         rows.append((tag("code", s.signature), paths, number(s.count), number(s.examples), example))
     return table(("signature", "differences", "count", "examples", ""), rows, numeric=frozenset({2, 3}))
 
@@ -176,7 +176,9 @@ def counts_block(route: RouteReport) -> Markup:
     return tag("div", join(stats), class_="stats")
 
 
-def route_sections(route: RouteReport, report: Report, example_href: ExampleHref) -> Markup:
+def route_sections(
+    route: RouteReport, report: Report, example_href: ExampleHref, label: str = "example"
+) -> Markup:
     """Everything about one route, in reading order."""
     readiness = tag("div", readiness_block(route.readiness), class_="card")
     if not route.covered:
@@ -186,7 +188,7 @@ def route_sections(route: RouteReport, report: Report, example_href: ExampleHref
             readiness,
             charts_block(route, report.series_bucket),
             tag("h3", "Top divergence signatures"),
-            signatures_block(route, example_href),
+            signatures_block(route, example_href, label),
             tag("h3", "Differences by path"),
             paths_table(route.differences, "none"),
             tag("h3", "Noise: paths where legacy differs from itself"),
@@ -205,7 +207,8 @@ def summary_table(report: Report, route_href: RouteHref) -> Markup:
     rows = []
     for route in report.routes:
         r = route.readiness
-        first = r.reasons[0].message if r and r.reasons else ""
+        more = f" (+{len(r.reasons) - 1} more)" if r and len(r.reasons) > 1 else ""
+        first = r.reasons[0].message + more if r and r.reasons else ""
         rows.append(
             (
                 link(route_href(route.route), route.route),
