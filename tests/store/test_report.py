@@ -140,7 +140,7 @@ def test_markdown_and_html(sqlite_url: str, tmp_path: Path) -> None:
     assert text.index("`$.ok` | value | 2") < text.index("`$.name` | value | 1")
     html = page.read_text()
     assert '<a href="#route-1">GET /get</a></td><td><span class="badge NO_DATA">NO DATA</span>' in html
-    assert '<tr><td>compared</td><td class="num">10</td></tr>' in html
+    assert '<div class="label">compared</div><div class="value">10</div>' in html
     assert "<script" not in html and "http" not in html
 
 
