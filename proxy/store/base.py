@@ -12,11 +12,22 @@ Times are unix seconds everywhere: `minute` and `hour` are the start of their bu
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from proxy.records import Counter
+
+if TYPE_CHECKING:
+    from proxy.store.cutover import (
+        AuditEntry,
+        CutoverCount,
+        CutoverTotals,
+        IdPair,
+        ModeRequest,
+        ModeResult,
+        RouteModeRow,
+    )
 
 SIDES: Final = ("legacy", "candidate")
 # Upper bounds (inclusive, ms) of the latency histogram; one more bucket holds everything slower.
@@ -352,3 +363,33 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    # Cutover (proxy.store.cutover): live route modes, their audit log, learned ids, client-path counters.
+
+    async def route_modes(self) -> list[RouteModeRow]:
+        """The live mode of every route anyone switched (routes without a row run their configured mode)."""
+        ...
+
+    async def set_mode(self, request: ModeRequest) -> ModeResult:
+        """Compare-and-set a route's mode and write its audit entry in the same transaction."""
+        ...
+
+    async def audit(self, window: Window = ALL_TIME, route: str | None = None) -> list[AuditEntry]:
+        """Mode changes in a window (all replicas), oldest first."""
+        ...
+
+    async def learn_ids(self, pairs: Sequence[IdPair], instance_id: str) -> None:
+        """Keep legacy id -> candidate id pairs (a pair learned again replaces the old candidate id)."""
+        ...
+
+    async def id_pairs(self, since: float | None = None) -> list[IdPair]:
+        """Learned id pairs of every kind, oldest first; `since` keeps those learned at or after it."""
+        ...
+
+    async def add_cutover_counts(self, counts: Sequence[CutoverCount], instance_id: str) -> None:
+        """Add client-path counters (served, candidate_failures, fallbacks) per route and minute."""
+        ...
+
+    async def cutover_totals(self, window: Window = ALL_TIME) -> list[CutoverTotals]:
+        """Client-path counters per route summed over replicas and minutes in a window."""
+        ...

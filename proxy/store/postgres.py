@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from proxy.store.base import StoreError, StoreUnavailable
-from proxy.store.sql import SqlStore, Tx
+from proxy.store.cutover import CutoverSqlStore
+from proxy.store.sql import Tx
 
 # Every replica takes this transaction-level advisory lock before migrating, so concurrent starts serialize.
 MIGRATION_LOCK_KEY = 0x5348_4144_4F57  # "SHADOW"
@@ -34,7 +35,7 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(CutoverSqlStore):
     """A PostgreSQL database shared by every replica; `?search_path=schema` in the URL selects a schema."""
 
     dialect = "postgres"
