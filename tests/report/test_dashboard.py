@@ -122,6 +122,7 @@ async def test_drill_down_pages_and_missing_things(demo: Config, aiohttp_client:
     client = await aiohttp_client(admin_app(demo, degraded=lambda: True))
     index = await (await client.get("/")).text()
     assert "The store is degraded" in index and 'href="/route?name=GET+%2Fsearch"' in index
+    assert "Replicas writing to this store: replica-a, replica-b." in index
     route = await (await client.get(route_href("GET /search"))).text()
     assert '<span class="badge NOT_READY">NOT READY</span>' in route and ">examples</a>" in route
     for missing in ("/route?name=GET+/nowhere", "/signature?id=0000", "/example?id=none"):
