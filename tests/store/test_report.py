@@ -9,6 +9,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_support import T0, candidate_error, free_port, matched, value_divergence
@@ -44,7 +45,7 @@ def history() -> list[Exchange]:
     return items
 
 
-def report(url: str, tmp_path: Path, *args: str) -> tuple[int, dict[str, object]]:
+def report(url: str, tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
     out = tmp_path / "report.json"
     code = main(["report", "--store", url, "--format", "json", "--out", str(out), *args])
     return code, json.loads(out.read_text()) if out.exists() else {}
@@ -56,7 +57,7 @@ def test_report_json_matches_what_was_recorded_across_instances(store_url: str, 
     record(store_url, "replica-b", half)
     code, body = report(store_url, tmp_path)
     assert code == 0
-    routes = {r["route"]: r for r in body["routes"]}  # type: ignore[union-attr]
+    routes = {r["route"]: r for r in body["routes"]}
     get = routes["GET /get"]
     assert {
         k: get[k] for k in ("compared", "matched", "diverged", "candidate_errors", "dropped", "too_large")
@@ -79,8 +80,8 @@ def test_report_json_matches_what_was_recorded_across_instances(store_url: str, 
     assert get["divergence_rate"] == 0.3 and get["covered"] is True
     assert get["latency"]["legacy"]["count"] == 20 and get["latency"]["candidate"]["p95_ms"] == 25.0
     assert routes["GET /items"]["compared"] == 4
-    assert [i["instance_id"] for i in body["instances"]] == ["replica-a", "replica-b"]  # type: ignore[index]
-    assert body["schema_version"] >= 1 and body["generated_at"].endswith("Z")  # type: ignore[operator,union-attr]
+    assert [i["instance_id"] for i in body["instances"]] == ["replica-a", "replica-b"]
+    assert body["schema_version"] >= 1 and body["generated_at"].endswith("Z")
 
 
 def check(url: str, config: Config, *routes: str) -> int:
@@ -179,5 +180,5 @@ def test_route_filter_lists_exactly_the_named_routes(sqlite_url: str, tmp_path: 
     assert [(r["route"], r["covered"]) for r in body["routes"]] == [
         ("GET /items", True),
         ("GET /none", False),
-    ]  # type: ignore[union-attr]
+    ]
     assert T0  # the history is pinned to T0, far from the report's own clock
