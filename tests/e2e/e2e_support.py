@@ -79,10 +79,12 @@ class Stack:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One GET sent through the proxy with a diffuseur's API key."""
+    """One request sent through the proxy with a diffuseur's API key (paths are unique within a scenario)."""
 
     path: str
     diffuseur: str = "Leboncoin"
+    method: str = "GET"
+    body: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +185,13 @@ async def _send_all(stack: Stack, base_url: str, probes: Sequence[Probe]) -> dic
     async with aiohttp.ClientSession() as session:
 
         async def send(probe: Probe) -> None:
+            headers = {"x-api-key": stack.key(probe.diffuseur), "content-type": "application/json"}
+            url = base_url + probe.path
             async with (
                 gate,
-                session.get(base_url + probe.path, headers={"x-api-key": stack.key(probe.diffuseur)}) as r,
+                session.request(
+                    probe.method, url, headers=headers, data=probe.body, allow_redirects=False
+                ) as r,
             ):
                 await r.read()
                 statuses[probe.path] = r.status
