@@ -53,14 +53,13 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """The base URL each kind of scenario is sent to, and the proxy's admin URL."""
+    """The base URL each kind of scenario is sent to, and shadow-proxy's admin URL."""
 
-    direct: str
-    proxy: str
+    bases: dict[Via, str]
     admin: str
 
     def url(self, scenario: Scenario) -> str:
-        return (self.direct if scenario.via is Via.DIRECT else self.proxy) + scenario.path
+        return self.bases[scenario.via] + scenario.path
 
 
 def find_tools() -> Tools | None:
@@ -83,12 +82,35 @@ def start_upstreams(group: ChildGroup, tools: Tools) -> StaticPair:
     return pair
 
 
-def start_shadow_proxy(group: ChildGroup, pair: StaticPair) -> Targets:
+def start_shadow_proxy(group: ChildGroup, pair: StaticPair) -> ProxyEndpoints:
     """The proxy with its production defaults, legacy and candidate on the nginx pair."""
     endpoints = ProxyEndpoints.fresh(WORK_DIR)
     upstreams = {"legacy": pair.legacy_url, "candidate": pair.candidate_url}
     start_proxy(group, endpoints, upstreams, WORK_DIR / "proxy.log")
-    return Targets(pair.legacy_url, endpoints.url, endpoints.admin_url)
+    return endpoints
+
+
+def start_bare_proxy(group: ChildGroup, pair: StaticPair) -> str:
+    """The reference mirror (bench.bare_proxy) on the same nginx pair; its base URL."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.bare_proxy", f"--legacy={pair.legacy_url}"]
+    argv += [f"--candidate={pair.candidate_url}", f"--port={port}"]
+    bare = group.start("bare proxy", argv, WORK_DIR / "bare-proxy.log")
+    url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(bare, url + PAYLOADS[0].path)
+    return url
+
+
+def start_targets(group: ChildGroup, pair: StaticPair, scenarios: list[Scenario]) -> Targets:
+    """Start what the scenarios need besides nginx: shadow-proxy, the bare mirror."""
+    needed = {scenario.via for scenario in scenarios}
+    bases, admin = {Via.DIRECT: pair.legacy_url}, ""
+    if Via.PROXY in needed:
+        endpoints = start_shadow_proxy(group, pair)
+        bases[Via.PROXY], admin = endpoints.url, endpoints.admin_url
+    if Via.BARE in needed:
+        bases[Via.BARE] = start_bare_proxy(group, pair)
+    return Targets(bases, admin)
 
 
 def _counters(targets: Targets) -> dict[str, int]:
@@ -164,12 +186,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown cpu"
 
 
-def run_facts(tools: Tools, plan: Plan, argv: Sequence[str]) -> RunFacts:
+def run_facts(tools: Tools, plan: Plan, argv: Sequence[str], load_before: float) -> RunFacts:
     commit = _first_line(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"])
     return RunFacts(
         date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         command=shlex.join(["python", "-m", "bench.run", *argv]),
         nproc=os.cpu_count() or 0,
+        load_average=(load_before, os.getloadavg()[0]),
         cpu=_cpu_model(),
         python=platform.python_version(),
         nginx=_first_line([tools.nginx, "-v"]).replace("nginx version: ", ""),
@@ -197,10 +220,10 @@ def run_benchmark(tools: Tools, scenarios: list[Scenario], plan: Plan) -> list[M
     """Start nginx and the proxy, warm up, measure each round; all that was started is stopped at the end."""
     with sigterm_exits(), ChildGroup() as group:
         pair = start_upstreams(group, tools)
-        needs_proxy = any(scenario.via is Via.PROXY for scenario in scenarios)
-        targets = start_shadow_proxy(group, pair) if needs_proxy else Targets(pair.legacy_url, "", "")
+        targets = start_targets(group, pair, scenarios)
         print(f"nginx: legacy {pair.legacy_url}, candidate {pair.candidate_url}")
-        print(f"shadow-proxy: {targets.proxy or 'not needed'}")
+        for via, base in targets.bases.items():
+            print(f"{via.value}: {base}")
         print(f"{len(scenarios)} scenarios x {plan.rounds} rounds x {plan.load.seconds} s", flush=True)
         warm_up(tools, scenarios, targets, plan.warmup_seconds)
         return measure(tools, scenarios, targets, plan.load, plan.rounds)
@@ -226,13 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     plan = Plan(wrk.WrkSettings(args.threads, args.connections, args.duration), args.rounds, args.warmup)
+    load_before = os.getloadavg()[0]
     try:
         measurements = run_benchmark(tools, scenarios, plan)
     except (StartupError, wrk.WrkError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print("\n" + "\n".join([*table(measurements), "", *target_lines(measurements)]))
-    args.out.write_text(render_markdown(measurements, run_facts(tools, plan, given)), encoding="utf-8")
+    args.out.write_text(
+        render_markdown(measurements, run_facts(tools, plan, given, load_before)), encoding="utf-8"
+    )
     print(f"\nwrote {args.out}")
     return 0
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Via(enum.StrEnum):
     DIRECT = "direct"  # wrk -> nginx (legacy)
     PROXY = "proxy"  # wrk -> shadow-proxy -> nginx legacy, mirrored to nginx candidate
+    BARE = "bare"  # wrk -> bench.bare_proxy (forward + fire-and-forget mirror, no comparison): the reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +27,15 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("direct-1k", Via.DIRECT, "/same-1k.json", "direct to legacy, 1 KB JSON"),
     Scenario("direct-50k", Via.DIRECT, "/same-50k.json", "direct to legacy, 50 KB JSON"),
-    Scenario("proxy-same-1k", Via.PROXY, "/same-1k.json", "proxy, identical 1 KB", "direct-1k"),
-    Scenario("proxy-same-50k", Via.PROXY, "/same-50k.json", "proxy, identical 50 KB", "direct-50k"),
-    Scenario("proxy-differ-1k", Via.PROXY, "/differ-1k.json", "proxy, differing 1 KB", "direct-1k"),
+    Scenario("bare-same-1k", Via.BARE, "/same-1k.json", "bare mirror (reference), 1 KB", "direct-1k"),
+    Scenario("proxy-same-1k", Via.PROXY, "/same-1k.json", "shadow-proxy, identical 1 KB", "direct-1k"),
+    Scenario("proxy-same-50k", Via.PROXY, "/same-50k.json", "shadow-proxy, identical 50 KB", "direct-50k"),
+    Scenario("proxy-differ-1k", Via.PROXY, "/differ-1k.json", "shadow-proxy, differing 1 KB", "direct-1k"),
     # Not in the default run: the check that large differing bodies are compared off the event loop.
     Scenario("direct-1m", Via.DIRECT, "/differ-1m.json", "direct to legacy, 1 MB JSON", default=False),
-    Scenario("proxy-differ-1m", Via.PROXY, "/differ-1m.json", "proxy, differing 1 MB", "direct-1m", False),
+    Scenario(
+        "proxy-differ-1m", Via.PROXY, "/differ-1m.json", "shadow-proxy, differing 1 MB", "direct-1m", False
+    ),
 )
 
 BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}
