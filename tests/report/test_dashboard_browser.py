@@ -79,25 +79,37 @@ def browser() -> Iterator[Any]:
 def click_through(driver: Any, base: str) -> dict[str, Any]:
     """What a person does and sees, step by step (runs in a thread: selenium blocks)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
     def texts(selector: str) -> list[str]:
         return [e.text for e in driver.find_elements(By.CSS_SELECTOR, selector)]
 
+    def arrive(selector: str) -> None:
+        """A click starts a navigation; wait until the next page shows `selector`."""
+        located = expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
+        WebDriverWait(driver, 15).until(located)
+
     seen: dict[str, Any] = {}
     driver.get(base + "/")
+    arrive("form.login")
     seen["login_url"] = driver.current_url
     driver.find_element(By.NAME, "token").send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+    arrive("table.summary")
     seen["routes"] = texts("table.summary tbody td:first-child")
     seen["verdicts"] = texts("table.summary tbody .badge")
     seen["banner"] = texts(".banner.fail")
     driver.find_element(By.LINK_TEXT, "GET /search").click()
+    arrive(".readiness")
     seen["route_heading"] = texts("main h2")[0]
     seen["reasons"] = texts(".readiness ul.reasons li")
     seen["charts"] = len(driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline"))
     driver.find_element(By.LINK_TEXT, "examples").click()
+    arrive("a[href^='/example?']")
     seen["signature_paths"] = texts("main table code")
     driver.find_elements(By.CSS_SELECTOR, "main table a")[0].click()
+    arrive("table.diff")
     seen["request"] = texts(".request-line")
     seen["removed"] = texts("table.diff tr.chg td.left mark.del")
     seen["added"] = texts("table.diff tr.chg td.right mark.ins")
