@@ -1,4 +1,8 @@
-"""`make demo`: start sample upstreams and shadow-proxy, drive traffic through it, print the report."""
+"""`make demo`: start sample upstreams and shadow-proxy, drive traffic through it, print the report.
+
+`python -m examples.demo` runs the API Engagement migration (examples/engagement/demo.py); `--simple` (or
+`--scenario simple`) runs the sample catalog API below instead.
+"""
 
 from __future__ import annotations
 
@@ -131,5 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def dispatch(argv: Sequence[str] | None = None) -> int:
+    """The engagement demo by default; the simple one when `--simple` or `--scenario` is given."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(arg == "--simple" or arg.startswith("--scenario") for arg in args):
+        return main(args)
+    from examples.engagement.demo import main as engagement_main
+
+    return engagement_main(args)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(dispatch())
