@@ -28,7 +28,7 @@ from examples.simple.processes import REPO_ROOT, ChildGroup, free_port, wait_unt
 from proxy import mirror_client
 from proxy.upstream import Upstream, open_session
 
-WORK_DIR = REPO_ROOT / "bench" / ".work-mirror"
+WORK_DIR = REPO_ROOT / "bench" / ".work" / "mirror-client"  # beside bench.run's, which it never wipes
 MAX_BYTES = 10 * 1024 * 1024
 Fetch = Callable[[str], Awaitable[int]]  # path -> body size
 
