@@ -1,7 +1,10 @@
 """Build the proxy's aiohttp application from a Config; its resources live in cleanup_ctx, behind AppKeys.
 
-Startup order (teardown runs in reverse): recorder -> upstream sessions -> shadow path and client path.
-So on shutdown the shadow work is drained first, then the sessions close, then the recorder flushes.
+Startup order (teardown runs in reverse): recorder -> upstream sessions -> cutover state and the shadow and
+client paths. So on shutdown the shadow work is drained first, then the cutover state is flushed, then the
+sessions close, then the recorder flushes.
+
+The Config given here is the startup one; after a reload the live one is `app[LIVE].plan.config`.
 """
 
 from __future__ import annotations
@@ -9,20 +12,26 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
 
 from config.model import Config
+from proxy.cutover import ConfigLoader, Cutover, CutoverTiming
 from proxy.forward import Forwarder, refuse_foreign_targets
 from proxy.mirror_client import MirrorClient
+from proxy.plan import LivePlan, Shared, build_plan
 from proxy.records import Recorder
-from proxy.routing import Router
-from proxy.shadow import CompareRunner, Shadow, ShadowDispatcher, ShadowTargets
-from proxy.upstream import Upstream, open_session
+from proxy.relay import Relay
+from proxy.serving import ModeServer
+from proxy.store import Store, open_store
+from proxy.store.cutover import CutoverSqlStore
+from proxy.upstream import open_session
+from proxy.workers import CompareRunner, ShadowDispatcher
 
 RecorderFactory = Callable[[Config], AbstractAsyncContextManager[Recorder]]
+MEMORY_STORE = "sqlite://:memory:"  # cutover state of a proxy whose recorder keeps no store (tests)
 
 
 @dataclass(slots=True)
@@ -37,8 +46,17 @@ class ServingState:
 class Sessions:
     """The connections to upstreams: aiohttp for the client path, the lean mirror client for shadows."""
 
-    legacy: aiohttp.ClientSession
+    legacy: aiohttp.ClientSession  # the client path's session, whichever side serves
     shadow: MirrorClient
+
+
+@dataclass(frozen=True, slots=True)
+class CutoverOptions:
+    """How the cutover state is kept: a reloader for SIGHUP and POST /reload, timings, the store to use."""
+
+    loader: ConfigLoader | None = None
+    timing: CutoverTiming = field(default_factory=CutoverTiming)
+    store_url: str | None = None  # None: the recorder's store, else a private in-memory SQLite store
 
 
 CONFIG = web.AppKey("config", Config)
@@ -47,13 +65,23 @@ RECORDER = web.AppKey("recorder", Recorder)
 SESSIONS = web.AppKey("sessions", Sessions)
 DISPATCHER = web.AppKey("shadow_dispatcher", ShadowDispatcher)
 FORWARDER = web.AppKey("forwarder", Forwarder)
+LIVE = web.AppKey("live_plan", LivePlan)
+CUTOVER = web.AppKey("cutover", Cutover)
+OPTIONS = web.AppKey("cutover_options", CutoverOptions)
 
 
-def build_app(config: Config, *, recorder_factory: RecorderFactory | None = None) -> web.Application:
+def build_app(
+    config: Config,
+    *,
+    recorder_factory: RecorderFactory | None = None,
+    cutover: CutoverOptions | None = None,
+) -> web.Application:
     """The proxy application: every path and method goes to the client path, nothing else is served."""
     app = web.Application(middlewares=[refuse_foreign_targets])
     app[CONFIG] = config
     app[STATE] = ServingState()
+    app[LIVE] = LivePlan()
+    app[OPTIONS] = cutover or CutoverOptions()
     app.cleanup_ctx.append(_recorder_context(recorder_factory or default_recorder))
     app.cleanup_ctx.append(_sessions_context)
     app.cleanup_ctx.append(_paths_context)
@@ -67,10 +95,12 @@ def default_recorder(config: Config) -> AbstractAsyncContextManager[Recorder]:
     """The configured store's recorder (imported here so the proxy builds without the store's modules)."""
     from proxy.recorder import open_recorder
 
-    recorder: AbstractAsyncContextManager[Recorder] = open_recorder(
-        config, config.instance_id or socket.gethostname()
-    )
+    recorder: AbstractAsyncContextManager[Recorder] = open_recorder(config, instance_id(config))
     return recorder
+
+
+def instance_id(config: Config) -> str:
+    return config.instance_id or socket.gethostname()
 
 
 async def _forward(request: web.Request) -> web.StreamResponse:
@@ -101,42 +131,42 @@ async def _sessions_context(app: web.Application) -> AsyncIterator[None]:
         await legacy.close()
 
 
+def _cutover_store(app: web.Application) -> tuple[Store, bool]:
+    """The store holding live modes (and whether this app owns it): the recorder's, else a private one."""
+    options = app[OPTIONS]
+    if options.store_url is not None:
+        return open_store(options.store_url), True
+    recorder_store = getattr(app[RECORDER], "store", None)
+    if isinstance(recorder_store, CutoverSqlStore):
+        return recorder_store, False
+    return open_store(MEMORY_STORE), True
+
+
 async def _paths_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
+    options = app[OPTIONS]
+    store, owned = _cutover_store(app)
+    live = app[LIVE]
+    cutover = Cutover(store, instance_id(config), live, loader=options.loader, timing=options.timing)
+    await cutover.start(config)
     dispatcher = ShadowDispatcher(config.shadow.max_in_flight)
     runner = CompareRunner(config.shadow.worker_threshold_bytes)
+    shared = Shared(app[RECORDER], dispatcher, runner, app[SESSIONS].shadow, cutover.ids, cutover.tally)
+    cutover.shared = shared
+    live.plan = build_plan(config, shared)
+    relay = Relay(app[SESSIONS].legacy)
+    app[CUTOVER] = cutover
     app[DISPATCHER] = dispatcher
-    app[FORWARDER] = Forwarder(
-        legacy=Upstream.from_url("legacy", config.legacy),
-        session=app[SESSIONS].legacy,
-        router=Router(config.routes, config.default_compare, config.shadow.sample_rate),
-        shadow=_shadow(config, app[SESSIONS].shadow, app[RECORDER], dispatcher, runner),
-        settings=config.server,
-    )
+    app[FORWARDER] = Forwarder(live, relay, cutover.table, ModeServer(relay, cutover.ids, cutover.tally))
+    cutover.run()
     try:
         yield
     finally:
         await dispatcher.drain(config.shadow.drain_timeout)
+        await cutover.close()
         await runner.close()
-
-
-def _shadow(
-    config: Config,
-    client: MirrorClient,
-    recorder: Recorder,
-    dispatcher: ShadowDispatcher,
-    runner: CompareRunner,
-) -> Shadow | None:
-    if config.candidate is None:
-        return None
-    targets = ShadowTargets(
-        candidate=Upstream.from_url("candidate", config.candidate),
-        secondary=Upstream.from_url("secondary", config.secondary) if config.secondary else None,
-        client=client,
-        settings=config.shadow,
-        preserve_host=config.server.preserve_host,
-    )
-    return Shadow(targets, recorder, dispatcher, runner)
+        if owned:
+            await store.close()
 
 
 async def _mark_serving(app: web.Application) -> None:

@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--format", choices=("md", "html", "json"), default="md")
     reconcile.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
     reconcile.add_argument("--since", metavar="TIMESTAMP", help="only rows changed at or after (ISO-8601)")
+    mode = sub.add_parser("mode", help="switch a route's mode (legacy, shadow, candidate_primary, candidate)")
+    mode.add_argument("route", metavar="ROUTE", nargs="?", help="a configured route's name (none: list)")
+    mode.add_argument("mode", metavar="MODE", nargs="?", help="legacy, shadow, candidate_primary, candidate")
+    mode.add_argument("--reason", metavar="TEXT", help="why (required to switch; kept in the audit log)")
+    mode.add_argument("--admin", metavar="URL", default="http://127.0.0.1:9901", help="the admin server")
+    mode.add_argument("--token", metavar="TOKEN", help="admin token (default: $SHADOW_ADMIN_TOKEN)")
+    mode.add_argument("--actor", metavar="NAME", help="who switches, for the audit log (default: cli:$USER)")
     return parser
 
 
@@ -84,7 +91,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def _serve(args: argparse.Namespace) -> int:
     from proxy.commands.serve import run_serve
 
-    return run_serve(config_from_args(args))
+    reload = (lambda: config_from_args(args)) if args.config else None
+    return run_serve(config_from_args(args), reload)
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -138,6 +146,12 @@ def _reconcile(args: argparse.Namespace) -> int:
     )
 
 
+def _mode(args: argparse.Namespace) -> int:
+    from proxy.commands.mode import run_mode
+
+    return run_mode(args.route, args.mode, args.reason, args.admin, args.token, args.actor)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "check-config": _check_config,
@@ -145,6 +159,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diff": _diff,
     "recompare": _recompare,
     "reconcile": _reconcile,
+    "mode": _mode,
 }
 
 

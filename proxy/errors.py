@@ -16,7 +16,8 @@ The tree, from what enters to what leaves:
     └── UpstreamProtocolError     the answer is not HTTP/1.x
 
     answers the proxy gives on its own (small JSON bodies naming the cause)
-    ├── upstream_failure(error)  502 (connect, reset, invalid) or 504 (timeout) when legacy gave no headers
+    ├── upstream_failure(error)  502 (connect, reset, invalid) or 504 (timeout) when the serving side
+    │                            (legacy, or the candidate in the candidate modes) gave no headers
     └── refusal(status, cause)   400 / 405 / 413: not an open proxy, CONNECT, body over the limit
 """
 
@@ -78,10 +79,10 @@ def describe(exc: BaseException) -> str:
 _GATEWAY_STATUS = {TransportError.TIMEOUT: 504}
 
 
-def upstream_failure(error: TransportError, detail: str) -> web.Response:
-    """The answer when legacy produced no response headers: 504 on timeout, 502 otherwise."""
+def upstream_failure(error: TransportError, detail: str, side: str = "legacy") -> web.Response:
+    """The answer when the serving side produced no response headers: 504 on timeout, 502 otherwise."""
     status = _GATEWAY_STATUS.get(error, 502)
-    return _json(status, {"error": "legacy_" + error.value, "detail": detail})
+    return _json(status, {"error": f"{side}_{error.value}", "detail": detail})
 
 
 def refusal(status: int, cause: str, detail: str) -> web.Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from comparators.spec import CompareSpec
-from config.model import SAFE_METHODS, RouteRule
+from config.model import SAFE_METHODS, Mode, RouteRule
 
 ID = "{id}"
 MAX_AUTO_ROUTES = 2_000  # beyond this many distinct templates, new ones fold into one per method
@@ -23,6 +23,7 @@ class Route:
     compare: CompareSpec
     sample_rate: float
     rule: RouteRule | None = None  # None: an automatic route
+    mode: Mode = Mode.SHADOW  # the configured mode; the live one is in proxy.modes.ModeTable
 
     def mirrors(self, method: str) -> bool:
         """Whether requests with this method may be sent to the candidate at all."""
@@ -75,11 +76,16 @@ class Router:
     ) -> None:
         self._patterns = tuple(_Pattern.compile(rule) for rule in rules)
         self._configured = {
-            rule.name: Route(rule.name, rule.compare, _rate(rule, sample_rate), rule) for rule in rules
+            rule.name: Route(rule.name, rule.compare, _rate(rule, sample_rate), rule, rule.mode)
+            for rule in rules
         }
         self._default_compare = default_compare
         self._sample_rate = sample_rate
         self._auto: dict[str, Route] = {}
+
+    def configured(self, name: str) -> Route | None:
+        """The configured route of that name, if any."""
+        return self._configured.get(name)
 
     def match(self, method: str, path: str) -> Route:
         """The route of a request; `path` is the raw path without the query string."""

@@ -1,4 +1,8 @@
-"""Run the proxy and its admin server until SIGTERM/SIGINT, then drain in order and stop cleanly."""
+"""Run the proxy and its admin server until SIGTERM/SIGINT, then drain in order and stop cleanly.
+
+SIGHUP reloads the config file (proxy.cutover.Cutover.reload): a valid file replaces the config for new
+requests, an invalid one is logged with every error and the old config kept.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from aiohttp import web
 
 from config.model import Config, HostPort
 from proxy.admin import build_admin_app
-from proxy.app import STATE, RecorderFactory, build_app
+from proxy.admin_auth import AdminTokenRequired
+from proxy.app import CUTOVER, STATE, CutoverOptions, RecorderFactory, build_app
+from proxy.cutover import ConfigLoader
 
 log = structlog.get_logger("proxy.server")
 _BACKLOG = 1024
@@ -38,15 +44,19 @@ def configure_logging(level: int = logging.INFO) -> None:
     )
 
 
-async def serve(config: Config, *, recorder_factory: RecorderFactory | None = None) -> None:
+async def serve(
+    config: Config, *, recorder_factory: RecorderFactory | None = None, loader: ConfigLoader | None = None
+) -> None:
     """Serve until a stop signal; then stop accepting, finish client requests, drain shadow work, flush."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    app = build_app(config, recorder_factory=recorder_factory, cutover=CutoverOptions(loader=loader))
+    admin = web.AppRunner(build_admin_app(app), access_log=None, shutdown_timeout=1.0)
+    proxy = web.AppRunner(app, access_log=None, shutdown_timeout=config.server.drain_timeout)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    app = build_app(config, recorder_factory=recorder_factory)
-    proxy = web.AppRunner(app, access_log=None, shutdown_timeout=config.server.drain_timeout)
-    admin = web.AppRunner(build_admin_app(app), access_log=None, shutdown_timeout=1.0)
+    reloads: set[asyncio.Task[object]] = set()
+    loop.add_signal_handler(signal.SIGHUP, _reload_on_signal, app, reloads)
     await proxy.setup()
     await admin.setup()
     try:
@@ -71,9 +81,20 @@ async def serve(config: Config, *, recorder_factory: RecorderFactory | None = No
     finally:
         await proxy.cleanup()  # stop accepting, finish client requests, drain shadow work, flush the store
         await admin.cleanup()  # last, so /readyz says "draining" while the proxy drains
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+def _reload_on_signal(app: web.Application, running: set[asyncio.Task[object]]) -> None:
+    cutover = app.get(CUTOVER)
+    if cutover is None:
+        log.warning("reload_ignored", reason="not serving yet")
+        return
+    log.info("reload_requested", signal="SIGHUP")
+    task: asyncio.Task[object] = asyncio.create_task(cutover.reload(), name="reload")
+    running.add(task)  # keep a reference until it is done
+    task.add_done_callback(running.discard)
 
 
 async def _start(runner: web.AppRunner, where: HostPort) -> str:
@@ -83,8 +104,12 @@ async def _start(runner: web.AppRunner, where: HostPort) -> str:
     return str(HostPort(host, port))
 
 
-def run(config: Config) -> int:
-    """The `serve` command's body: configure logging, serve until stopped, exit 0."""
+def run(config: Config, loader: ConfigLoader | None = None) -> int:
+    """The `serve` command's body: configure logging, serve until stopped, exit 0 (2 if it cannot start)."""
     configure_logging()
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config, loader=loader))
+    except AdminTokenRequired as exc:
+        log.error("admin_token_required", detail=str(exc))
+        return 2
     return 0

@@ -1,125 +1,39 @@
-"""The shadow path: mirror a request to the candidate (and secondary), compare with legacy, record the result.
+"""The shadow path: mirror a request to the side that does not serve, compare legacy with candidate, record.
 
+In `shadow` mode legacy serves and the candidate (and secondary) are mirrored; in `candidate_primary` the
+candidate serves and legacy (and secondary) are mirrored. The comparison is legacy vs candidate either way.
 Nothing here may reach the client path: the client path only calls `Shadow.admits`, `Shadow.start` and the
-returned `LegacyTap`'s non-blocking methods. Everything else runs in tasks owned by the ShadowDispatcher.
+returned tap's non-blocking methods. Everything else runs in tasks owned by the ShadowDispatcher.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import multiprocessing
-import os
 import random
 import time
-from collections.abc import Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from comparators.compare import compare
-from comparators.model import Comparison, Observation, TransportError
-from comparators.spec import CompareSpec
-from config.model import ShadowSettings
+from comparators.model import Comparison, Observation, TransportError, Verdict
+from config.model import SAFE_METHODS, Fallback, ShadowSettings
 from proxy.headers import Header, mirror_request_headers
+from proxy.idmap import IdMap
 from proxy.mirror_client import MirrorClient, OutgoingRequest, observe
 from proxy.records import Counter, Exchange, Recorder, RequestInfo
 from proxy.routing import Route
+from proxy.tally import ServeTally
 from proxy.upstream import Upstream
+from proxy.workers import CompareRunner, ShadowDispatcher
 
 log = structlog.get_logger(__name__)
 
 
-class ShadowDispatcher:
-    """Runs shadow work in named, tracked tasks: bounded in number, counted, and awaited on shutdown."""
-
-    def __init__(self, max_in_flight: int) -> None:
-        self.max_in_flight = max_in_flight
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._serial = itertools.count(1)
-        self.started = 0
-        self.dropped = 0
-        self.cancelled = 0
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
-    def try_spawn(self, work: Coroutine[Any, Any, None], label: str) -> bool:
-        """Run `work` in a tracked task if there is room; otherwise close it unstarted and return False."""
-        if len(self._tasks) >= self.max_in_flight:
-            work.close()
-            self.dropped += 1
-            return False
-        task = asyncio.create_task(work, name=f"shadow-{next(self._serial)} {label}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        self.started += 1
-        return True
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # The work catches its own failures; reaching here is a bug in that handling, never fatal.
-            log.error("shadow_task_crashed", task=task.get_name(), exc_info=task.exception())
-
-    async def wait_idle(self) -> None:
-        """Wait until no shadow work is in flight (used by tests and by drain)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    async def drain(self, deadline: float) -> int:
-        """Give in-flight work `deadline` seconds, then cancel the rest; return how many were cancelled."""
-        if not self._tasks:
-            return 0
-        _, pending = await asyncio.wait(set(self._tasks), timeout=deadline)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        self.cancelled += len(pending)
-        return len(pending)
-
-    def stats(self) -> dict[str, int]:
-        return {
-            "in_flight": self.in_flight,
-            "max_in_flight": self.max_in_flight,
-            "started": self.started,
-            "dropped": self.dropped,
-            "cancelled": self.cancelled,
-        }
-
-
-class CompareRunner:
-    """Runs compare() inline for small bodies and in a lazily created worker process pool for large ones."""
-
-    def __init__(self, worker_threshold_bytes: int) -> None:
-        self._threshold = worker_threshold_bytes
-        self._pool: ProcessPoolExecutor | None = None
-
-    async def compare(self, spec: CompareSpec, legacy: Observation, candidate: Observation) -> Comparison:
-        if len(legacy.body) <= self._threshold and len(candidate.body) <= self._threshold:
-            return compare(spec, legacy, candidate)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor(), compare, spec, legacy, candidate)
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # spawn, not fork: forking a process that runs an event loop and store threads is unsafe.
-            workers = max(1, (os.cpu_count() or 2) // 2)
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-
 class LegacyTap:
-    """Collects legacy's answer for the shadow job while it streams to the client; never blocks."""
+    """Collects the serving side's answer for the shadow job while it streams to the client; never blocks.
+
+    Named for the common case (legacy serves, in `shadow` mode); CandidateTap is the candidate_primary one.
+    """
 
     __slots__ = ("_chunks", "_future", "_headers", "_limit", "_size", "_started", "_status")
 
@@ -171,6 +85,24 @@ class LegacyTap:
             self._future.set_result(observation)
 
 
+class CandidateTap(LegacyTap):
+    """The tap of a candidate that serves (candidate_primary); it also hands legacy's answer to a fallback."""
+
+    __slots__ = ("_reference",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self._reference: asyncio.Future[Observation | None] = asyncio.get_running_loop().create_future()
+
+    def reference(self, observation: Observation | None) -> None:
+        """Legacy's whole answer (None: there will be none); set once by the shadow job."""
+        if not self._reference.done():
+            self._reference.set_result(observation)
+
+    async def legacy_answer(self) -> Observation | None:
+        return await self._reference
+
+
 @dataclass(frozen=True, slots=True)
 class ShadowTargets:
     """Where mirrors go and how: the upstreams, the client that reaches them, and the bounds."""
@@ -180,6 +112,9 @@ class ShadowTargets:
     client: MirrorClient
     settings: ShadowSettings
     preserve_host: bool
+    legacy: Upstream | None = None  # mirrored when the candidate serves (candidate_primary)
+    ids: IdMap | None = None  # learns ids from mirrored writes, rewrites ids in mirrored paths
+    tally: ServeTally | None = None  # comparisons made while the candidate serves, for rollback
 
 
 class Shadow:
@@ -202,6 +137,21 @@ class Shadow:
         self._recorder.count(route.name, Counter.NOT_MIRRORED)
         return False
 
+    def admits_reference(self, route: Route, method: str) -> bool:
+        """Whether legacy is called next to a serving candidate; always when it is the fallback."""
+        if route.mirrors(method) and (
+            route.sample_rate >= 1.0
+            or (route.rule is not None and route.rule.fallback is Fallback.LEGACY)
+            or random.random() < route.sample_rate
+        ):
+            return True
+        self._recorder.count(route.name, Counter.NOT_MIRRORED)
+        return False
+
+    def not_mirrored(self, route: Route) -> None:
+        """A request that one side answers alone (legacy or candidate mode)."""
+        self._recorder.count(route.name, Counter.NOT_MIRRORED)
+
     def too_large(self, route: Route) -> None:
         self._recorder.count(route.name, Counter.TOO_LARGE)
 
@@ -210,6 +160,17 @@ class Shadow:
     ) -> LegacyTap | None:
         """Start mirroring now, concurrently with legacy; None when over max_in_flight (counted dropped)."""
         tap = LegacyTap(self.max_body)
+        work = self._mirror(route, info, forwarded, client_host, tap)
+        if self._dispatcher.try_spawn(work, route.name):
+            return tap
+        self._recorder.count(route.name, Counter.DROPPED)
+        return None
+
+    def start_reference(
+        self, route: Route, info: RequestInfo, forwarded: list[Header], client_host: str | None
+    ) -> CandidateTap | None:
+        """candidate_primary: call legacy now, concurrently with the serving candidate; None when dropped."""
+        tap = CandidateTap(self.max_body)
         work = self._mirror(route, info, forwarded, client_host, tap)
         if self._dispatcher.try_spawn(work, route.name):
             return tap
@@ -232,6 +193,9 @@ class Shadow:
         except Exception:
             log.exception("shadow_failure", route=route.name, request_id=info.request_id)
             self._recorder.count(route.name, Counter.SHADOW_FAILURES)
+        finally:
+            if isinstance(tap, CandidateTap):
+                tap.reference(None)  # a no-op once legacy's answer was handed over
 
     async def _compare_and_record(
         self,
@@ -241,21 +205,72 @@ class Shadow:
         client_host: str | None,
         tap: LegacyTap,
     ) -> None:
-        outgoing = OutgoingRequest(info.method, info.target, info.body if info.body else None)
-        candidate, secondary = await self._observe_all(outgoing, forwarded, client_host)
-        legacy = await tap.observation()
-        if legacy is None:
+        legacy: Observation | None
+        candidate: Observation | None
+        if isinstance(tap, CandidateTap):
+            legacy, secondary = await self._observe_legacy(route, info, forwarded, client_host)
+            tap.reference(legacy)
+            candidate = await tap.observation()
+        else:
+            outgoing = self._outgoing(info, self._candidate_target(route, info.target))
+            candidate, secondary = await self._observe_all(outgoing, forwarded, client_host)
+            legacy = await tap.observation()
+        if legacy is None or candidate is None:
             self._recorder.count(route.name, Counter.DROPPED)
             return
         if _too_large(legacy) or _too_large(candidate):
             self._recorder.count(route.name, Counter.TOO_LARGE)
             return
+        if route.rule is not None and route.rule.id_paths is not None and info.method not in SAFE_METHODS:
+            self._learn_ids(route, legacy, candidate, info.received_at)
         comparison = await self._runner.compare(route.compare, legacy, candidate)
         noise: Comparison | None = None
         if secondary is not None and not _too_large(secondary):
             noise = await self._runner.compare(route.compare, legacy, secondary)
         exchange = Exchange(route.name, info, legacy, candidate, comparison, secondary, noise)
         self._recorder.record(exchange)
+        if isinstance(tap, CandidateTap):
+            self._candidate_served(route, info, comparison)
+
+    def _outgoing(self, info: RequestInfo, target: str) -> OutgoingRequest:
+        return OutgoingRequest(info.method, target, info.body if info.body else None)
+
+    def _candidate_target(self, route: Route, target: str) -> str:
+        ids = self._targets.ids
+        if ids is None or route.rule is None or not route.rule.rewrite_ids:
+            return target
+        return ids.to_candidate(route.rule.id_kind, target)
+
+    def _learn_ids(self, route: Route, legacy: Observation, candidate: Observation, at: float) -> None:
+        if self._targets.ids is not None and route.rule is not None:
+            self._targets.ids.learn(route.rule, legacy, candidate, at)
+
+    def _candidate_served(self, route: Route, info: RequestInfo, comparison: Comparison) -> None:
+        diverged = comparison.verdict is Verdict.DIVERGED
+        if self._targets.tally is not None:
+            self._targets.tally.compared(route.name, diverged=diverged)
+        if diverged:  # the client saw the candidate's answer: every divergence is worth a warning
+            paths = [f"{path} ({kind})" for path, kind in comparison.signature()]
+            log.warning(
+                "candidate_primary_divergence", route=route.name, request_id=info.request_id, paths=paths
+            )
+
+    async def _observe_legacy(
+        self, route: Route, info: RequestInfo, forwarded: list[Header], client_host: str | None
+    ) -> tuple[Observation, Observation | None]:
+        """Legacy (and the secondary) answering next to a serving candidate: ids back to legacy's."""
+        targets = self._targets
+        target = info.target
+        if targets.ids is not None and route.rule is not None and route.rule.rewrite_ids:
+            target = targets.ids.to_legacy(route.rule.id_kind, target)
+        assert targets.legacy is not None
+        outgoing = self._outgoing(info, target)
+        legacy = self._observe(targets.legacy, outgoing, forwarded, client_host)
+        if targets.secondary is None:
+            return await legacy, None
+        secondary = self._observe(targets.secondary, outgoing, forwarded, client_host)
+        both = await asyncio.gather(legacy, secondary)
+        return both[0], both[1]
 
     async def _observe_all(
         self, outgoing: OutgoingRequest, forwarded: list[Header], client_host: str | None
