@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import httptools
 
@@ -194,12 +195,13 @@ class _Connection(asyncio.Protocol):
         self.reused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A cast, not an isinstance check: uvloop's transports do not derive from asyncio.Transport.
+        self._transport = cast(asyncio.Transport, transport)
 
     async def exchange(self, payload: bytes, reading: _Reading) -> Answer:
         """Send `payload` and wait until `reading` has decided the answer (or an error)."""
-        assert self._transport is not None
+        if self._transport is None or not self.usable():  # no connection_lost() would ever answer
+            raise _Stale("closed")
         self._reading, self._answered = reading, asyncio.get_running_loop().create_future()
         self._transport.write(payload)
         try:

@@ -311,3 +311,23 @@ async def test_refused_and_timeout(aiohttp_server: AiohttpServer, client: Mirror
 )
 def test_serialize(method: str, body: bytes | None, headers: list[tuple[str, str]], expected: bytes) -> None:
     assert serialize(OutgoingRequest(method, "/x", body), "/p", headers) == expected
+
+
+def test_works_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> list[bytes]:
+        serve, _ = _answering(
+            OK, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+        )
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        client = MirrorClient()
+        try:
+            base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            return [(await _get(client, base)).body for _ in range(2)]
+        finally:
+            await client.close()
+            server.close()
+            await server.wait_closed()
+
+    assert uvloop.run(scenario()) == [b"ok", b"ok"]
