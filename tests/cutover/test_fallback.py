@@ -87,7 +87,10 @@ async def test_a_candidate_timeout_is_answered_with_legacys_response(
     assert proxy.recorder.exchanges[0].candidate.error is TransportError.TIMEOUT
 
 
-@pytest.mark.parametrize(("refused", "status", "answer"), [(True, 502, "candidate_connect"), (False, 500, None)])
+FAILURES = [(True, 502, "candidate_connect"), (False, 500, None)]
+
+
+@pytest.mark.parametrize(("refused", "status", "answer"), FAILURES)
 async def test_without_fallback_the_client_sees_the_candidates_failure(
     aiohttp_server: AiohttpServer, start_proxy: StartProxy, refused: bool, status: int, answer: str | None
 ) -> None:
@@ -141,7 +144,9 @@ async def test_a_healthy_candidate_is_streamed_without_waiting_for_legacy(
     assert proxy.cutover.tally.snapshot()["items"] == {"served": 1}
 
 
-async def test_a_write_not_mirrored_has_no_fallback(aiohttp_server: AiohttpServer, start_proxy: StartProxy) -> None:
+async def test_a_write_not_mirrored_has_no_fallback(
+    aiohttp_server: AiohttpServer, start_proxy: StartProxy
+) -> None:
     legacy, candidate = Side("legacy"), Side("candidate", status=500)
     config = config_of(
         url_of(await aiohttp_server(side_app(legacy))),

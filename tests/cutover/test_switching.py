@@ -1,4 +1,4 @@
-"""Switching live: the admin API and CLI, reloads (valid and not), and no failed request under load meanwhile."""
+"""Switching live: admin API and CLI, reloads (valid or not), and no failed request under load meanwhile."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from conftest import StartProxy
-from cutover_support import AiohttpServer, Side, side_app, url_of
+from cutover_support import AiohttpServer, url_of
 
 from config import load_config
 from proxy.commands.mode import run_mode
@@ -79,7 +79,7 @@ async def test_routes_lists_live_modes_and_a_switch_is_validated_audited_and_app
     body = await switched.json()
     assert (body["from"], body["mode"], body["changed"]) == ("shadow", "candidate_primary", True)
     assert (await proxy.json("/items/1"))["side"] == "candidate"
-    again = await (await proxy.admin.post("/routes/items/mode", json={"mode": "candidate_primary", "reason": "x"})).json()
+    again = await proxy.switch("items", "candidate_primary", "again")
     assert again["changed"] is False
     [entry] = (await (await proxy.admin.get("/audit")).json())["audit"]
     assert (entry["route"], entry["from_mode"], entry["to_mode"], entry["actor"], entry["reason"]) == (
