@@ -4,7 +4,7 @@ The proxy mirrors every read to the candidate and compares it under the referenc
 (config/examples/engagement.toml), so the proxy's numbers include real comparison work. Rounds alternate
 direct and proxy runs over the same request sequence; the table gives medians over rounds.
 
-Run: python -m bench.engagement [--rate 10 --duration 20 --rounds 2 --missions 500]
+Run: python -m bench.engagement [--rate 15 --duration 20 --rounds 3 --missions 300]
 """
 
 from __future__ import annotations
@@ -193,10 +193,10 @@ def run(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.engagement", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=10.0, help="requests per second (default 10)")
+    parser.add_argument("--rate", type=float, default=15.0, help="requests per second (default 15)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (default 20)")
-    parser.add_argument("--rounds", type=int, default=2, help="direct/proxy pairs (default 2)")
-    parser.add_argument("--missions", type=int, default=500, help="dataset size (default 500)")
+    parser.add_argument("--rounds", type=int, default=3, help="direct/proxy pairs (default 3)")
+    parser.add_argument("--missions", type=int, default=300, help="dataset size (default 300)")
     parser.add_argument("--dsn", default=DEFAULT_DSN, help=f"PostgreSQL (default {DEFAULT_DSN})")
     args = parser.parse_args(argv)
     settings = Settings(args.rate, args.duration, args.rounds, args.missions, args.dsn)

@@ -342,10 +342,10 @@ def parse_args(argv: Sequence[str] | None) -> DemoOptions:
         description=__doc__.split("\n\n")[0],
         epilog="`python -m examples.demo --simple` runs the sample catalog demo instead.",
     )
-    parser.add_argument("--missions", type=int, default=500, help="dataset size (default 500)")
+    parser.add_argument("--missions", type=int, default=300, help="dataset size (default 300)")
     parser.add_argument("--requests", type=int, default=2000, help="requests to replay (default 2000)")
     parser.add_argument("--rate", type=float, default=25.0, help="requests per second (default 25)")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at most (default 16)")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight at most (default 32)")
     parser.add_argument(
         "--out", type=Path, default=Path("demo-out"), help="output directory (default demo-out)"
     )
