@@ -10,6 +10,7 @@ The Config given here is the startup one; after a reload the live one is `app[LI
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class CutoverOptions:
     loader: ConfigLoader | None = None
     timing: CutoverTiming = field(default_factory=CutoverTiming)
     store_url: str | None = None  # None: the recorder's store, else a private in-memory SQLite store
+    clock: Callable[[], float] = time.time  # of mode changes, rollback windows and readiness (tests pin it)
 
 
 CONFIG = web.AppKey("config", Config)
@@ -147,7 +149,9 @@ async def _paths_context(app: web.Application) -> AsyncIterator[None]:
     options = app[OPTIONS]
     store, owned = _cutover_store(app)
     live = app[LIVE]
-    cutover = Cutover(store, instance_id(config), live, loader=options.loader, timing=options.timing)
+    cutover = Cutover(
+        store, instance_id(config), live, loader=options.loader, timing=options.timing, clock=options.clock
+    )
     await cutover.start(config)
     dispatcher = ShadowDispatcher(config.shadow.max_in_flight)
     runner = CompareRunner(config.shadow.worker_threshold_bytes)

@@ -13,7 +13,6 @@ the plan they started with), then applies the modes the file changed through the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -111,9 +110,12 @@ class Cutover:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(FINAL_FLUSH_TIMEOUT):
                 await self._push()
+        except (StoreError, TimeoutError) as exc:  # shutting down: say what is lost, never fail the stop
+            pending = {"ids": len(self.ids.take_pending()), "counts": len(self.tally.take_counts())}
+            log.warning("cutover_final_flush_failed", error=str(exc) or "timeout", **pending)
 
     async def sync_once(self) -> None:
         """Follow the store (modes, ids from other replicas) and write what this replica learned."""

@@ -66,9 +66,9 @@ class ServeTally:
             bucket[_DIVERGED] += 1
 
     def recent(self, route: str, since: float) -> RecentStats:
-        """Sums over the buckets of whole seconds at or after `since`."""
+        """Sums over the one-second buckets from the one holding `since` on (that second may straddle it)."""
         sums = [0] * 6
-        first = int(since) + (0 if since == int(since) else 1)
+        first = int(since)
         for bucket in self._seconds.get(route, ()):
             if bucket[0] >= first:
                 for index in range(1, 6):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,12 @@ def start_proxy(aiohttp_client: AiohttpClient) -> StartProxy:
         config: Config, *, loader: ConfigLoader | None = None, store_url: str | None = None, **options: Any
     ) -> Running:
         recorder = MemoryRecorder()
-        cutover = CutoverOptions(loader=loader, timing=options.pop("timing", FAST), store_url=store_url)
+        cutover = CutoverOptions(
+            loader=loader,
+            timing=options.pop("timing", FAST),
+            store_url=store_url,
+            clock=options.pop("clock", time.time),
+        )
         app = build_app(config, recorder_factory=recorder.factory, cutover=cutover)
         client = await aiohttp_client(app, **options)
         admin = await aiohttp_client(build_admin_app(app, token=None))
@@ -38,7 +44,10 @@ def start_proxy(aiohttp_client: AiohttpClient) -> StartProxy:
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    """A store URL on a fresh schema of the test database (skipped when PostgreSQL is unreachable)."""
+    """A store URL on a fresh schema of the test database (skipped when PostgreSQL is unreachable).
+
+    Request it before `start_proxy`, so the schema outlives the proxies that write to it at shutdown.
+    """
     try:
         connection = await asyncpg.connect(PG_DSN, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
