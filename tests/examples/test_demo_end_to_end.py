@@ -13,7 +13,7 @@ from examples.demo import main
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("demo-out")
-    assert main(["--requests=120", "--concurrency=8", f"--out={out}"]) == 0
+    assert main(["--simple", "--requests=120", "--concurrency=8", f"--out={out}"]) == 0
     document: dict[str, Any] = json.loads((out / "report.json").read_text())
     return {route["route"]: route for route in document["routes"]}
 
