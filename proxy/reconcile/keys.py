@@ -114,6 +114,17 @@ def mongo_unkeyed(parts: Sequence[KeyPart]) -> dict[str, Any]:
     return {"$or": [{part.source: {"$not": {"$type": list(_MONGO_TYPES[part.kind])}}} for part in parts]}
 
 
+def mongo_after(parts: Sequence[KeyPart], document: Mapping[str, Any]) -> dict[str, Any]:
+    """The filter for documents after `document` in key order (its raw key values, compared as stored)."""
+    values = [dig(document, part.source) for part in parts]
+    clauses = []
+    for index, part in enumerate(parts):
+        clause: dict[str, Any] = {earlier.source: values[i] for i, earlier in enumerate(parts[:index])}
+        clause[part.source] = {"$gt": values[index]}
+        clauses.append(clause)
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

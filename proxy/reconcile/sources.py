@@ -17,6 +17,7 @@ from config.model import KeyPart, ReconcileJob
 from proxy.reconcile.errors import ReconcileError, first_line, redact
 from proxy.reconcile.keys import (
     Key,
+    mongo_after,
     mongo_partitions,
     mongo_sort,
     mongo_unkeyed,
@@ -28,6 +29,8 @@ from proxy.reconcile.keys import (
 from proxy.reconcile.merge import Batch, merge_ordered
 
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server is an error after this, not a hang
+RESUME_ATTEMPTS = 3  # a MongoDB read cut by a lost connection restarts after its last key this many times
+RESUME_PAUSE = 0.5  # seconds, times the attempt number
 
 
 class MongoSource:
@@ -115,20 +118,34 @@ class MongoSource:
             yield batch
 
     async def _partition(self, where: dict[str, Any]) -> AsyncIterator[Batch]:
-        size = self.job.batch_size
-        parts = self.job.key
-        cursor = self._collection().find(
-            self._filter(where), self._projection(), sort=mongo_sort(parts), batch_size=size
-        )
-        try:
-            while documents := await cursor.to_list(size):
-                yield [(source_key(parts, document), document) for document in documents]
-        except pymongo.errors.PyMongoError as exc:
-            raise ReconcileError(
-                f"job {self.job.name!r}: {self.label}: query failed: {first_line(exc)}"
-            ) from None
-        finally:
-            await cursor.close()
+        """One key type's documents in key order; a dropped connection resumes after the last key read."""
+        parts, size = self.job.key, self.job.batch_size
+        after: dict[str, Any] | None = None
+        attempts = 0
+        while True:
+            query = self._filter(where if after is None else {"$and": [where, after]})
+            cursor = self._collection().find(
+                query, self._projection(), sort=mongo_sort(parts), batch_size=size
+            )
+            try:
+                while documents := await cursor.to_list(size):
+                    attempts = 0
+                    after = mongo_after(parts, documents[-1])
+                    yield [(source_key(parts, document), document) for document in documents]
+                return
+            except pymongo.errors.AutoReconnect as exc:
+                attempts += 1
+                if attempts > RESUME_ATTEMPTS:
+                    raise self._failed(exc) from None
+                await asyncio.sleep(RESUME_PAUSE * attempts)
+            except pymongo.errors.PyMongoError as exc:
+                raise self._failed(exc) from None
+            finally:
+                with contextlib.suppress(pymongo.errors.PyMongoError):
+                    await cursor.close()
+
+    def _failed(self, exc: BaseException) -> ReconcileError:
+        return ReconcileError(f"job {self.job.name!r}: {self.label}: query failed: {first_line(exc)}")
 
 
 def covering(paths: Iterable[str]) -> list[str]:
@@ -141,10 +158,14 @@ def covering(paths: Iterable[str]) -> list[str]:
 
 
 def _timeouts(uri: str) -> dict[str, Any]:
-    """Our connect deadline, unless the URI sets its own (`?serverSelectionTimeoutMS=…`), which then wins."""
-    options = {"serverSelectionTimeoutMS", "connectTimeoutMS"}
-    given = {name.lower() for name in options if name.lower() in uri.lower()}
-    return {name: int(CONNECT_TIMEOUT * 1000) for name in options if name.lower() not in given}
+    """Our deadline to find the server, unless the URI sets its own (`?serverSelectionTimeoutMS=…`).
+
+    connectTimeoutMS stays at the driver's default: it also bounds the monitor's heartbeats, and a busy
+    server missing a short one makes the driver cancel the reads in flight.
+    """
+    if "serverselectiontimeoutms" in uri.lower():
+        return {}
+    return {"serverSelectionTimeoutMS": int(CONNECT_TIMEOUT * 1000)}
 
 
 class PostgresSource:

@@ -48,14 +48,14 @@ class Tally:
     def missing(self, key: Key, document: Any) -> None:
         self.last_key = key
         self.source_read += 1
-        shaped = self.projection.source(document)
-        self._keep(Outcome.MISSING, lambda: Example(Outcome.MISSING, render_key(key), source=plain(shaped)))
+        self._keep(
+            Outcome.MISSING, lambda: self._one_side(Outcome.MISSING, render_key(key), "source", document)
+        )
 
     def extra(self, key: Key, row: Any) -> None:
         self.last_key = key
         self.target_read += 1
-        shaped = self.projection.target(row)
-        self._keep(Outcome.EXTRA, lambda: Example(Outcome.EXTRA, render_key(key), target=plain(shaped)))
+        self._keep(Outcome.EXTRA, lambda: self._one_side(Outcome.EXTRA, render_key(key), "target", row))
 
     def pair(self, key: Key, document: Any, row: Any) -> None:
         self.last_key = key
@@ -98,9 +98,11 @@ class Tally:
         )
 
     def _one_side(self, outcome: Outcome, key: str, side: str, record: Any) -> Example:
+        """An example holding one side's record; `side` is named only where it is not implied."""
+        named = "" if outcome in (Outcome.MISSING, Outcome.EXTRA) else side
         if side == "source":
-            return Example(outcome, key, source=plain(self.projection.source(record)), side=side)
-        return Example(outcome, key, target=plain(self.projection.target(record)), side=side)
+            return Example(outcome, key, source=plain(self.projection.source(record)), side=named)
+        return Example(outcome, key, target=plain(self.projection.target(record)), side=named)
 
     def add_unkeyed(self, count: int) -> None:
         """Documents the source queries could not read in key order (counted apart by the source)."""

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Sequence
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +85,50 @@ class Stores:
 
     def _mongo(self, name: str) -> str:
         return f'{{ uri = "{self.mongo_uri}", database = "{self.database}", collection = "{name}"'
+
+
+@contextlib.contextmanager
+def failpoint_server() -> Iterator[str]:
+    """A SecantusDB that accepts `configureFailPoint` (off by default, as on mongod), for fault tests."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    launcher = str(Path(sys.executable).with_name("secantusd-py"))
+    command = [launcher, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"]
+    server = subprocess.Popen(
+        [*command, "--enable-test-commands", "--log-level", "WARNING"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(uri):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"SecantusDB did not start on {uri}")
+            time.sleep(0.1)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(uri: str) -> bool:
+    try:
+        with pymongo.MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+            client.admin.command("ping")
+            return True
+    except pymongo.errors.PyMongoError:
+        return False
+
+
+def fail_next(uri: str, command: str, times: int) -> None:
+    """Make the server drop the connection on the next `times` `command`s."""
+    with pymongo.MongoClient(uri) as client:
+        client.admin.command(
+            {
+                "configureFailPoint": "failCommand",
+                "mode": {"times": times},
+                "data": {"failCommands": [command], "closeConnection": True},
+            }
+        )
