@@ -98,6 +98,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
 def _override_url(section: Section, name: str, overrides: dict[str, Any]) -> str | None:
     given = overrides.get(name)
     if given:
+        section.seen.add(name)  # the file may name it too: the flag wins, the key is not unknown
         try:
             return parse_upstream_url(given)
         except ValueError as exc:
@@ -155,7 +156,8 @@ def _shadow(section: Section) -> ShadowSettings:
 
 def _store(section: Section, overrides: dict[str, Any]) -> StoreSettings:
     d = StoreSettings()
-    url = overrides.get("store") or section.string("url", d.url)
+    url = section.string("url", d.url)
+    url = overrides.get("store") or url
     if not re.match(r"^(sqlite:///|sqlite://:memory:|postgres(ql)?://)", url):
         section.error("url", f"expected sqlite:///PATH or postgresql://…, got {url!r}")
     settings = StoreSettings(

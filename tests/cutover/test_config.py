@@ -79,3 +79,17 @@ def test_a_candidate_mode_needs_a_candidate(mode: str) -> None:
         f"routes[0].mode: {mode} needs a candidate (upstreams.candidate or --candidate)"
     ]
     assert parse_config(data, candidate="http://candidate").routes[0].mode is Mode(mode)
+
+
+def test_command_line_flags_override_keys_the_file_names_too() -> None:
+    """A reload re-reads the file with the same flags; a flag over a key the file names is not an error."""
+    data = _routes()
+    data["store"] = {"url": "sqlite:///file.db"}
+    config = parse_config(
+        data, legacy="http://flag-legacy", candidate="http://flag-candidate", store="sqlite:///f.db"
+    )
+    assert (config.legacy, config.candidate, config.store.url) == (
+        "http://flag-legacy",
+        "http://flag-candidate",
+        "sqlite:///f.db",
+    )
