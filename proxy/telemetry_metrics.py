@@ -21,6 +21,7 @@ proxies in one process (tests) never share or collide on the global registry. Ex
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ import structlog
 from aiohttp import web
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry
@@ -41,6 +42,7 @@ log = structlog.get_logger("proxy.telemetry")
 
 # Seconds; the HTTP semantic conventions' advisory buckets, plus 30 s for slow candidates under test.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0)
+EXEMPLAR_FILTER = "OTEL_METRICS_EXEMPLAR_FILTER"
 MIRRORED = "mirrored"
 NOISE = "noise"
 OUTCOMES = (MIRRORED, NOISE, *(counter.value for counter in Counter))
@@ -59,7 +61,14 @@ class ShadowMetrics:
     def __init__(self, resource: Resource | None = None, readers: Iterable[MetricReader] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         pull = PrometheusMetricReader(registry=self.registry, scope_info_enabled=False)
-        self.provider = MeterProvider(metric_readers=[pull, *readers], resource=resource or Resource.create())
+        self.provider = MeterProvider(
+            metric_readers=[pull, *readers],
+            resource=resource or Resource.create(),
+            # Exemplars halve a histogram record's cost and Prometheus text cannot carry them: off unless
+            # OTEL_METRICS_EXEMPLAR_FILTER asks for them.
+            exemplar_filter=None if EXEMPLAR_FILTER in os.environ else AlwaysOffExemplarFilter(),
+            shutdown_on_exit=False,  # the owning app shuts it down; no atexit hook per app in tests
+        )
         self._requests: dict[tuple[str, int], int] = {}
         self._outcomes: dict[str, dict[str, int]] = {name: {} for name in OUTCOMES}
         self._snapshot: Snapshot | None = None
