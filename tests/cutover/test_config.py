@@ -93,3 +93,18 @@ def test_command_line_flags_override_keys_the_file_names_too() -> None:
         "http://flag-candidate",
         "sqlite:///f.db",
     )
+
+
+def test_the_example_config_loads_with_every_cutover_key() -> None:
+    from pathlib import Path
+
+    from config import load_config
+
+    example = Path(__file__).resolve().parents[2] / "config" / "examples" / "cutover.toml"
+    missions = {rule.name: rule for rule in load_config(example).routes}["missions"]
+    assert (missions.fallback, missions.promote, missions.rewrite_ids) == (
+        Fallback.LEGACY,
+        Promote.AUTO,
+        True,
+    )
+    assert missions.rollback == RollbackSettings(300.0, 20, 0.05, 0.02)
