@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,12 @@ from conftest import StartProxy
 from cutover_support import AiohttpServer, url_of
 
 from config import load_config
+from config.model import HostPort
+from proxy.admin import build_admin_app
+from proxy.admin_auth import AdminTokenRequired
+from proxy.app import build_app
 from proxy.commands.mode import run_mode
+from proxy.testing import MemoryRecorder
 
 ROUTES = """
 [[routes]]
@@ -176,3 +182,21 @@ async def test_no_request_fails_while_modes_switch_and_the_config_reloads_under_
     assert {status for status, _ in outcomes} == {200}
     assert {side for _, side in outcomes} == {"legacy", "candidate"}
     assert len((await (await proxy.admin.get("/audit")).json())["audit"]) >= 8
+
+
+async def test_beyond_loopback_switching_needs_the_admin_token(
+    aiohttp_client: Any, upstreams: tuple[str, str], tmp_path: Path
+) -> None:
+    file = tmp_path / "proxy.toml"
+    write_config(file, *upstreams)
+    config = load_config(file)
+    exposed = replace(config, server=replace(config.server, admin_listen=HostPort("0.0.0.0", 9901)))
+    with pytest.raises(AdminTokenRequired):
+        build_admin_app(build_app(exposed, recorder_factory=MemoryRecorder().factory))
+    app = build_app(exposed, recorder_factory=MemoryRecorder().factory)
+    admin = await aiohttp_client(build_admin_app(app, token="s3cret"))
+    await aiohttp_client(app)  # start the proxy app the admin reads from
+    switch = {"mode": "candidate", "reason": "x"}
+    assert (await admin.post("/routes/items/mode", json=switch)).status == 401
+    allowed = await admin.post("/routes/items/mode", json=switch, headers={"Authorization": "Bearer s3cret"})
+    assert allowed.status == 200 and (await allowed.json())["changed"] is True
