@@ -52,11 +52,12 @@ class LiveMode:
 class ModeTable:
     """Live modes of the routes anyone switched; `current` is replaced whole, so readers see one dict."""
 
-    __slots__ = ("current", "details")
+    __slots__ = ("current", "details", "generation")
 
     def __init__(self) -> None:
         self.current: dict[str, Mode] = {}
         self.details: dict[str, LiveMode] = {}
+        self.generation = 0  # counts local changes, so rows read before one are never applied after it
 
     def mode_of(self, route: Route) -> Mode:
         return self.current.get(route.name, route.mode)
@@ -83,6 +84,7 @@ class ModeTable:
     def set(self, name: str, mode: Mode, since: float, actor: str) -> None:
         self.details = {**self.details, name: LiveMode(mode, since, actor)}
         self.current = {**self.current, name: mode}
+        self.generation += 1
 
 
 def parse_switch(config: Config, name: str, mode: Any, reason: Any) -> tuple[RouteRule, Mode, str]:
@@ -157,7 +159,11 @@ class ModeSwitcher:
 
     async def follow(self) -> None:
         """Read every route's live mode from the store (changes made by any replica); StoreError escapes."""
-        for route, before, after in self.table.follow(await self.store.route_modes()):
+        generation = self.table.generation
+        rows = await self.store.route_modes()
+        if self.table.generation != generation:
+            return  # a switch landed here while reading: these rows may predate it; the next poll applies
+        for route, before, after in self.table.follow(rows):
             log.info("mode_followed", route=route, before=before, mode=after)
 
     async def adopt_config(self, old: Config | None, new: Config, actor: str) -> None:
