@@ -76,6 +76,7 @@ class DemoOptions:
     store_schema: str
     bug: Bug | None
     settle_timeout: float
+    min_samples: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +190,11 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def run_config(at: Addresses, out_dir: Path) -> Path:
+def run_config(at: Addresses, out_dir: Path, min_samples: int | None = None) -> Path:
     """The reference rules with this run's addresses and store, written next to the report.
 
     Written into the file's own keys: the loader refuses a command-line override of a key the file sets.
+    `min_samples` lowers the readiness bar for a short run (the reference keeps the default of 1,000).
     """
     text = REFERENCE_CONFIG.read_text(encoding="utf-8")
     values = {
@@ -206,6 +208,13 @@ def run_config(at: Addresses, out_dir: Path) -> Path:
         text, found = re.subn(rf'^{key} = ".*"$', f"{key} = {json.dumps(value)}", text, flags=re.M)
         if found != 1:
             raise DemoError(f"{REFERENCE_CONFIG}: expected one `{key} = ...` line, found {found}")
+    if min_samples is not None:
+        if re.search(r"^\[cutover\]", text, flags=re.M):
+            raise DemoError(f"{REFERENCE_CONFIG}: has its own [cutover] table; the demo cannot add one")
+        text += (
+            "\n# Added by the demo: a run of a minute or two cannot gather the default 1,000 comparisons.\n"
+            f"[cutover]\nmin_samples = {min_samples}\n"
+        )
     path = out_dir / "engagement.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -316,7 +325,7 @@ def run(options: DemoOptions) -> int:
         with dataset_loaded(mongo.uri, data, options.missions), ChildGroup() as group:
             step(4, "Starting the legacy and candidate services and shadow-proxy (reference rules)")
             start_services(group, at, mongo.uri, data, out, options.bug)
-            proxy = start_proxy(group, at, run_config(at, out), out)
+            proxy = start_proxy(group, at, run_config(at, out, options.min_samples), out)
             plan = TrafficPlan(default_dataset(options.missions), seed=1).requests(options.requests)
             expected = sum(is_mirrored(r) for r in plan)
             step(5, f"Replaying {len(plan)} partner requests at {options.rate:g}/s ({expected} mirrored)")
@@ -327,6 +336,7 @@ def run(options: DemoOptions) -> int:
             code = proxy.stop(timeout=30)
             print(f"  exit code {code}", flush=True)
     step(7, f"The cutover report (run took {time.monotonic() - started:.0f} s so far)")
+    print(f"  readiness asks {options.min_samples} comparisons per route here (1,000 by default)")
     print("\nWhat the report should show (behaviour; serialization is explained by the rules):")
     print("\n".join(f"  - {line}" for line in LOOK_FOR), end="\n\n")
     report_code = write_reports(at.store, out / "engagement.toml", out)
@@ -353,6 +363,9 @@ def parse_args(argv: Sequence[str] | None) -> DemoOptions:
     parser.add_argument("--store-schema", default="shadow_demo", help="schema of the proxy's store")
     parser.add_argument("--bug", choices=[b.value for b in Bug], help="plant a regression in the candidate")
     parser.add_argument("--settle-timeout", type=float, default=30.0, help="seconds to wait for comparisons")
+    parser.add_argument(
+        "--min-samples", type=int, default=30, help="comparisons a route needs to be READY (default 30)"
+    )
     args = parser.parse_args(argv)
     return DemoOptions(
         args.out,
@@ -364,6 +377,7 @@ def parse_args(argv: Sequence[str] | None) -> DemoOptions:
         checked_schema(args.store_schema),
         Bug(args.bug) if args.bug else None,
         args.settle_timeout,
+        args.min_samples,
     )
 
 

@@ -32,6 +32,11 @@ def test_the_run_config_holds_this_run_addresses_and_store(tmp_path: Path) -> No
     assert str(config.server.admin_listen) == urlsplit(AT.admin).netloc
     assert config.store.url == AT.store
     assert len(config.routes) == 10
+    assert config.cutover.min_samples == 1000  # the reference default, untouched
+
+
+def test_a_short_run_may_lower_the_readiness_bar(tmp_path: Path) -> None:
+    assert load_config(run_config(AT, tmp_path, min_samples=30)).cutover.min_samples == 30
 
 
 def test_fresh_addresses_put_the_store_in_its_schema() -> None:
