@@ -61,7 +61,9 @@ MaybeSpan = AbstractContextManager[Span | None]
 class Telemetry:
     """Owns the tracer and meter providers (shut down with the app) and makes the proxy's spans."""
 
-    def __init__(self, metrics: ShadowMetrics | None = None, tracer_provider: TracerProvider | None = None):
+    def __init__(
+        self, metrics: ShadowMetrics | None = None, tracer_provider: TracerProvider | None = None
+    ) -> None:
         self.metrics = metrics if metrics is not None else ShadowMetrics()
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer(INSTRUMENTATION) if tracer_provider is not None else None
