@@ -79,7 +79,8 @@ def _example_json(example: Example) -> dict[str, Any]:
     return data
 
 
-def _job_json(job: JobResult) -> dict[str, Any]:
+def job_json(job: JobResult) -> dict[str, Any]:
+    """One job's result as plain JSON data: what `--format json` prints and what a store may keep."""
     return {
         "job": job.job,
         "status": job.status.value,
@@ -110,7 +111,7 @@ def _job_json(job: JobResult) -> dict[str, Any]:
 
 
 def render_json(report: ReconcileReport) -> str:
-    document = {"exit_code": report.exit_code, "jobs": [_job_json(job) for job in report.jobs]}
+    document = {"exit_code": report.exit_code, "jobs": [job_json(job) for job in report.jobs]}
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
