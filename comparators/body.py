@@ -85,6 +85,8 @@ def media_type(content_type: str) -> tuple[str, str]:
 
 def decode_content(data: bytes, content_encoding: str) -> tuple[bytes, str]:
     """Undo every listed encoding (last applied first); on failure return the raw bytes and why."""
+    if not content_encoding:  # most bodies: nothing to undo
+        return data, ""
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
     decoded = data
     for coding in reversed(codings):

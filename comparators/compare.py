@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comparators.body import Body, BodyKind
 from comparators.model import Comparison, Difference, DiffKind, Observation, Verdict
-from comparators.pair import Headers, Pair, Side, header_map, read_side
+from comparators.pair import Headers, Pair, Side, first_value, grouped_headers, header_map, read_side
 from comparators.spec import CompareSpec
 from comparators.walk import diff_documents, documents_equal
 
@@ -51,11 +51,20 @@ def _identical(spec: CompareSpec, legacy: Observation, candidate: Observation) -
 
 def read_pair(spec: CompareSpec, legacy: Observation, candidate: Observation) -> Pair:
     """Both sides decoded and parsed, before any rule (a body sent identically by both is parsed once)."""
-    legacy_side = read_side(legacy, spec.ignore_headers)
-    same_encoding = legacy.header("content-encoding") == candidate.header("content-encoding")
-    same_type = legacy.header("content-type") == candidate.header("content-type")
-    shared = legacy_side.body if legacy.body == candidate.body and same_encoding and same_type else None
-    return Pair(legacy_side, read_side(candidate, spec.ignore_headers, shared))
+    legacy_headers, candidate_headers = grouped_headers(legacy), grouped_headers(candidate)
+    legacy_side = read_side(legacy, spec.ignore_headers, grouped=legacy_headers)
+    shared = (
+        legacy_side.body
+        if legacy.body == candidate.body
+        and _same_first(legacy_headers, candidate_headers, "content-encoding")
+        and _same_first(legacy_headers, candidate_headers, "content-type")
+        else None
+    )
+    return Pair(legacy_side, read_side(candidate, spec.ignore_headers, shared, candidate_headers))
+
+
+def _same_first(legacy: dict[str, list[str]], candidate: dict[str, list[str]], name: str) -> bool:
+    return first_value(legacy, name) == first_value(candidate, name)
 
 
 def diff_sides(legacy: Side, candidate: Side) -> list[Difference]:
@@ -107,6 +116,9 @@ def _describe(body: Body) -> str | None:
     return f"{body.kind.value}: {body.describe()}"
 
 
+_FIRST_PATHS = {"status": 0, "error": 0}
+
+
 def _order(difference: Difference) -> tuple[int, str, str]:
-    rank = {"status": 0, "error": 0}.get(difference.path, 1 if difference.path.startswith("header:") else 2)
+    rank = _FIRST_PATHS.get(difference.path, 1 if difference.path.startswith("header:") else 2)
     return (rank, difference.path, difference.kind.value)

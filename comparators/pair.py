@@ -22,6 +22,20 @@ def header_map(observation: Observation, ignore: frozenset[str]) -> Headers:
     return {name: tuple(values) for name, values in grouped.items()}
 
 
+def grouped_headers(observation: Observation) -> dict[str, list[str]]:
+    """Lowercase name -> all its values in order: one pass, for the several lookups reading a side needs."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in observation.headers:
+        grouped.setdefault(name.lower(), []).append(value)
+    return grouped
+
+
+def first_value(grouped: dict[str, list[str]], name: str) -> str:
+    """What Observation.header(name) returns, from grouped_headers (name in lowercase)."""
+    values = grouped.get(name)
+    return values[0] if values else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Side:
     """One upstream's response as the rules see it. Never mutated: a rule returns a new Side."""
@@ -39,15 +53,24 @@ class Side:
         return Side(self.status, headers, self.body)
 
 
-def read_side(observation: Observation, ignore_headers: frozenset[str], body: Body | None = None) -> Side:
-    """Parse one observation; `body` may be passed in when both sides sent the same bytes (parse once)."""
+def read_side(
+    observation: Observation,
+    ignore_headers: frozenset[str],
+    body: Body | None = None,
+    grouped: dict[str, list[str]] | None = None,
+) -> Side:
+    """Parse one observation; `body` may be passed in when both sides sent the same bytes (parse once),
+    and `grouped` when the caller already has grouped_headers(observation)."""
+    if grouped is None:
+        grouped = grouped_headers(observation)
     if body is None:
         body = read_body(
             observation.body,
-            observation.header("content-type"),
-            observation.header("content-encoding"),
+            first_value(grouped, "content-type"),
+            first_value(grouped, "content-encoding"),
         )
-    return Side(observation.status, header_map(observation, ignore_headers), body)
+    headers = {name: tuple(values) for name, values in grouped.items() if name not in ignore_headers}
+    return Side(observation.status, headers, body)
 
 
 @dataclass(frozen=True, slots=True)

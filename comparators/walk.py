@@ -64,11 +64,15 @@ def diff_documents(legacy: Any, candidate: Any, limit: int = MAX_DIFFERENCES) ->
     """Every difference, one per (collapsed path, kind), in deterministic order."""
     walk = _Walk()
     stack: list[tuple[Link, Any, Any]] = [(None, legacy, candidate)]
-    while stack and len(walk.found) < limit:
+    children: list[tuple[Link, Any, Any]] = []
+    found = walk.found
+    while stack and len(found) < limit:
         link, left, right = stack.pop()
-        before = len(stack)
-        walk.node(link, left, right, stack)
-        stack[before:] = stack[before:][::-1]  # visit children in document order
+        walk.node(link, left, right, children)
+        if children:
+            children.reverse()  # popped last-in first: visit children in document order
+            stack.extend(children)
+            children.clear()
     differences = [
         Difference(_path(link), kind, brief(left), brief(right))
         for (link, kind, left, right) in walk.found.values()
@@ -93,6 +97,8 @@ def _path(link: Link) -> str:
 
 class _Walk:
     """The state of one diff: interned links and the first difference seen per (path, kind)."""
+
+    __slots__ = ("found", "links")
 
     def __init__(self) -> None:
         self.links: dict[tuple[int, Step], Link] = {}
@@ -123,17 +129,33 @@ class _Walk:
 
     def _object(self, link: Link, left: dict[str, Any], right: dict[str, Any], stack: list[Any]) -> None:
         # Insertion order, not sorted: the output is sorted anyway and the input fixes the order.
-        keys = left if left.keys() == right.keys() else [*left, *(k for k in right if k not in left)]
-        for key in keys:
-            if key not in right:
+        same_keys = left.keys() == right.keys()
+        for key in left if same_keys else [*left, *(k for k in right if k not in left)]:
+            if not same_keys and key not in right:
                 self.report(self.child(link, key), DiffKind.MISSING, left[key], None)
-            elif key not in left:
+            elif not same_keys and key not in left:
                 self.report(self.child(link, key), DiffKind.EXTRA, None, right[key])
             else:
-                self._pair(link, key, left[key], right[key], stack)
+                left_value, right_value = left[key], right[key]
+                if left_value is right_value:
+                    continue
+                # _pair inlined for two scalars of one type, most fields of most documents: no call each.
+                value_type = type(left_value)
+                if value_type is type(right_value) and value_type not in _CONTAINERS:
+                    if left_value != right_value:
+                        self.report(self.child(link, key), DiffKind.VALUE, left_value, right_value)
+                else:
+                    self._pair(link, key, left_value, right_value, stack)
 
     def _array(self, link: Link, left: list[Any], right: list[Any], stack: list[Any]) -> None:
-        if len(left) == len(right) > 1 and _same_multiset(left, right):
+        texts = _element_texts(left, right) if len(left) == len(right) > 1 else None
+        if texts is not None:
+            if _reordered(left, right, *texts):
+                self.report(link, DiffKind.ORDER, left, right)
+            else:
+                self._elements(link, left, right, texts[0], texts[1], stack)
+            return
+        if len(left) == len(right) > 1 and _same_multiset(left, right):  # (unserializable: False)
             self.report(link, DiffKind.ORDER, left, right)
             return
         shared = min(len(left), len(right))
@@ -141,8 +163,39 @@ class _Walk:
             self.report(self.child(link, 0), DiffKind.MISSING, left[shared], None)
         if len(right) > shared:
             self.report(self.child(link, 0), DiffKind.EXTRA, None, right[shared])
-        for index in range(shared):
-            self._pair(link, 0, left[index], right[index], stack)
+        for left_value, right_value in zip(left, right, strict=False):  # the first `shared` elements
+            if left_value is right_value:
+                continue
+            value_type = type(left_value)  # _pair inlined for scalars, as in _object
+            if value_type is type(right_value) and value_type not in _CONTAINERS:
+                if left_value != right_value:
+                    self.report(self.child(link, 0), DiffKind.VALUE, left_value, right_value)
+            else:
+                self._pair(link, 0, left_value, right_value, stack)
+
+    def _elements(
+        self,
+        link: Link,
+        left: list[Any],
+        right: list[Any],
+        left_texts: list[bytes],
+        right_texts: list[bytes],
+        stack: list[Any],
+    ) -> None:
+        """_pair for each element of two same-length arrays, their serializations already at hand."""
+        for index, left_value in enumerate(left):
+            right_value = right[index]
+            if left_value is right_value:
+                continue
+            value_type = type(left_value)
+            if value_type is type(right_value):
+                if value_type in _CONTAINERS:
+                    if left_texts[index] != right_texts[index]:  # what _same_bytes would say
+                        stack.append((self.child(link, 0), left_value, right_value))
+                elif left_value != right_value:
+                    self.report(self.child(link, 0), DiffKind.VALUE, left_value, right_value)
+            else:
+                self.node(self.child(link, 0), left_value, right_value, stack)
 
     def _pair(self, parent: Link, step: Step, left: Any, right: Any, stack: list[Any]) -> None:
         """Settle two scalars on the spot; push two containers unless they are byte-identical."""
@@ -167,12 +220,51 @@ def _same_bytes(left: Any, right: Any) -> bool:
         return False
 
 
-def _same_multiset(left: list[Any], right: list[Any]) -> bool:
-    """Same elements in another order (exact, via canonical serialization); False when unsure."""
-    option = orjson.OPT_SORT_KEYS
+def _same_multiset(
+    left: list[Any],
+    right: list[Any],
+    left_texts: list[bytes] | None = None,
+    right_texts: list[bytes] | None = None,
+) -> bool:
+    """Same elements in another order (exact, via canonical serialization); False when unsure.
+
+    Given the elements' compact serializations, a scalar's is reused: only containers (whose keys may be
+    in another order) are serialized again with sorted keys.
+    """
     try:
-        left_keys = [orjson.dumps(item, option=option) for item in left]
-        right_keys = [orjson.dumps(item, option=option) for item in right]
+        left_keys = _canonical(left, left_texts)
+        right_keys = _canonical(right, right_texts)
     except (TypeError, orjson.JSONEncodeError):
         return False
     return left_keys != right_keys and sorted(left_keys) == sorted(right_keys)
+
+
+def _canonical(items: list[Any], texts: list[bytes] | None) -> list[bytes]:
+    option = orjson.OPT_SORT_KEYS
+    if texts is None:
+        return [orjson.dumps(item, option=option) for item in items]
+    return [
+        orjson.dumps(item, option=option) if type(item) in _CONTAINERS else text
+        for item, text in zip(items, texts, strict=True)
+    ]
+
+
+def _element_texts(left: list[Any], right: list[Any]) -> tuple[list[bytes], list[bytes]] | None:
+    """Each element's compact serialization, both sides; None when one cannot be serialized."""
+    dumps = orjson.dumps
+    try:
+        return [dumps(item) for item in left], [dumps(item) for item in right]
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
+def _reordered(left: list[Any], right: list[Any], left_texts: list[bytes], right_texts: list[bytes]) -> bool:
+    """_same_multiset, skipped when the serializations show it false: identical in order, or sizes differ.
+
+    Sorting keys does not change a serialization's size, so unequal multisets of sizes rule out a reorder.
+    """
+    if left_texts == right_texts:
+        return False
+    if sorted(map(len, left_texts)) != sorted(map(len, right_texts)):
+        return False
+    return _same_multiset(left, right, left_texts, right_texts)
