@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from cutover_support import FAST, AiohttpClient, Running
+from cutover_support import FAST, AiohttpClient, Running, StartProxy
 
 from config.model import Config
 from proxy.admin import build_admin_app
@@ -19,7 +19,6 @@ from proxy.cutover import ConfigLoader
 from proxy.testing import MemoryRecorder
 
 PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-StartProxy = Callable[..., Awaitable[Running]]
 
 
 @pytest.fixture

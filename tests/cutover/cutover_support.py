@@ -18,6 +18,7 @@ from proxy.testing import MemoryRecorder
 
 AiohttpClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
+StartProxy = Callable[..., Awaitable["Running"]]  # the start_proxy fixture (conftest.py)
 # Tests drive the pilot themselves (tick) and want replicas to follow the store quickly.
 FAST = CutoverTiming(poll_interval=0.05, pilot_interval=3600.0, readiness_interval=0.0, startup_timeout=5.0)
 MARKER = "X-Shadow-Request"

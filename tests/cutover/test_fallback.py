@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import StartProxy
-from cutover_support import AiohttpServer, Side, config_of, primary, rule, side_app, url_of
+from cutover_support import AiohttpServer, Side, StartProxy, config_of, primary, rule, side_app, url_of
 
 from comparators.model import TransportError, Verdict
 from config.model import Mode

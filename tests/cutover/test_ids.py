@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import StartProxy
-from cutover_support import AiohttpServer, url_of
+from cutover_support import AiohttpServer, StartProxy, url_of
 
 from comparators.model import Verdict
 from config import load_config

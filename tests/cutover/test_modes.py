@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 from aiohttp import web
-from conftest import StartProxy
-from cutover_support import MARKER, AiohttpServer, Side, config_of, rule, side_app, url_of
+from cutover_support import MARKER, AiohttpServer, Side, StartProxy, config_of, rule, side_app, url_of
 
 from config.model import Mode
 from proxy.records import Counter

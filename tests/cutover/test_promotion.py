@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import structlog
-from conftest import StartProxy
-from cutover_support import AiohttpServer, Side, config_of, primary, rule, side_app, url_of
+from cutover_support import AiohttpServer, Side, StartProxy, config_of, primary, rule, side_app, url_of
 
 from config.model import CutoverSettings, Mode, Promote, RollbackSettings
 from proxy.promotion import AutoSettings, ReadinessView, decide

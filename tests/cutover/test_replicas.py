@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from conftest import StartProxy
-from cutover_support import AiohttpServer, Running, Side, config_of, rule, side_app, url_of
+from cutover_support import AiohttpServer, Running, Side, StartProxy, config_of, rule, side_app, url_of
 
 from config.model import IdPaths, Mode
 

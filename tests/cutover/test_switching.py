@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import StartProxy
-from cutover_support import AiohttpServer, url_of
+from cutover_support import AiohttpServer, StartProxy, url_of
 
 from config import load_config
 from config.model import HostPort
