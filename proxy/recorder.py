@@ -23,8 +23,16 @@ from config.model import Config, StoreSettings
 from proxy.records import VERDICT_COUNTERS, Counter, Exchange
 from proxy.redact import Redactor
 from proxy.store import Store, StoreError, StoreUnavailable, open_store
-from proxy.store.base import ORIGIN_CANDIDATE, ORIGIN_NOISE, Batch, Example, hour_of, minute_of
-from proxy.store.examples import ExampleBuilder, exchange_signature, signature_hash
+from proxy.store.base import (
+    ORIGIN_CANDIDATE,
+    ORIGIN_NOISE,
+    Batch,
+    Example,
+    Signature,
+    hour_of,
+    minute_of,
+)
+from proxy.store.examples import FALLBACK_SIGNATURE, ExampleBuilder, signature_hash
 from proxy.store.pending import Pending
 
 REDACT_KEY_ENV = "SHADOW_REDACT_KEY"  # optional HMAC key for redaction hashes (same on every replica)
@@ -33,6 +41,9 @@ DEFAULT_RETENTION_DAYS = 30
 PURGE_EVERY = 3600.0
 FINAL_FLUSH_TIMEOUT = 10.0
 EXAMPLE_VERDICTS = frozenset({Verdict.DIVERGED, Verdict.CANDIDATE_ERROR})
+# Enum .value is a Python-level descriptor: read once here, not on every recorded exchange.
+_VERDICT_COUNTER_NAMES = {verdict: tuple(c.value for c in cs) for verdict, cs in VERDICT_COUNTERS.items()}
+MAX_KNOWN_SIGNATURES = 4096  # (route, paths) -> hash memo; distinct divergences are few in steady state
 
 log = structlog.get_logger("proxy.recorder")
 divergence_log = structlog.get_logger("proxy.divergence")
@@ -62,6 +73,7 @@ class StoreRecorder:
         self._pending = Pending()
         self._examples: collections.deque[Example] = collections.deque()
         self._offered: dict[tuple[str, int], int] = {}  # examples this replica offered per (signature, hour)
+        self._signatures: dict[tuple[str, Signature], tuple[str, tuple[str, ...]]] = {}
         self._totals: dict[str, collections.Counter[str]] = {}
         self._stats: collections.Counter[str] = collections.Counter()
         self._degraded = False
@@ -98,18 +110,22 @@ class StoreRecorder:
 
     def _add(self, route: str, minute: int, name: str, n: int = 1) -> None:
         self._pending.count(route, minute, name, n)
-        self._totals.setdefault(route, collections.Counter())[name] += n
+        totals = self._totals.get(route)
+        if totals is None:
+            totals = self._totals[route] = collections.Counter()
+        totals[name] += n
 
     def _record(self, exchange: Exchange) -> None:
         route, comparison = exchange.route, exchange.comparison
         minute = minute_of(exchange.request.received_at)
-        for counter in VERDICT_COUNTERS[comparison.verdict]:
-            self._add(route, minute, counter.value)
+        for name in _VERDICT_COUNTER_NAMES[comparison.verdict]:
+            self._add(route, minute, name)
         for side, observation in (("legacy", exchange.legacy), ("candidate", exchange.candidate)):
             if not observation.failed:
                 self._pending.latency(route, minute, side, observation.elapsed_ms)
         self._record_rules(exchange, minute)
-        for path, kind in comparison.signature():
+        signature = comparison.signature()
+        for path, kind in signature:
             self._pending.difference(route, minute, ORIGIN_CANDIDATE, path, kind)
         noise = exchange.noise
         if noise is not None and noise.verdict is Verdict.DIVERGED:
@@ -117,7 +133,7 @@ class StoreRecorder:
             for path, kind in noise.signature():
                 self._pending.difference(route, minute, ORIGIN_NOISE, path, kind)
         if comparison.verdict in EXAMPLE_VERDICTS:
-            self._record_divergence(exchange, minute)
+            self._record_divergence(exchange, minute, signature or FALLBACK_SIGNATURE)
 
     def _record_rules(self, exchange: Exchange, minute: int) -> None:
         comparison = exchange.comparison
@@ -128,17 +144,17 @@ class StoreRecorder:
         for ignored in comparison.ignored:
             self._pending.rule(exchange.route, minute, ignored.rule, ignored=1)
 
-    def _record_divergence(self, exchange: Exchange, minute: int) -> None:
+    def _record_divergence(self, exchange: Exchange, minute: int, paths: Signature) -> None:
         route, at = exchange.route, exchange.request.received_at
-        paths = exchange_signature(exchange.comparison)
-        signature, hour = signature_hash(route, paths), hour_of(at)
+        signature, logged_paths = self._signature_of(route, paths)
+        hour = hour_of(at)
         self._pending.signature(signature, route, paths, hour, at)
         if exchange.comparison.verdict is Verdict.DIVERGED:
             divergence_log.info(
                 "divergence",
                 route=route,
                 signature=signature,
-                paths=[f"{path} ({kind})" for path, kind in paths],
+                paths=list(logged_paths),
                 request_id=exchange.request.request_id,
                 trace_id=exchange.trace_id or None,
             )
@@ -150,6 +166,17 @@ class StoreRecorder:
         self._examples.append(self._builder.build(exchange, signature, self.instance_id))
         if len(self._examples) >= self.settings.batch_size and not self._degraded:
             self._wake.set()
+
+    def _signature_of(self, route: str, paths: Signature) -> tuple[str, tuple[str, ...]]:
+        """The signature's hash and its paths as logged: computed once per distinct divergence, not each."""
+        key = (route, paths)
+        known = self._signatures.get(key)
+        if known is None:
+            if len(self._signatures) >= MAX_KNOWN_SIGNATURES:  # many distinct ones: start over, stay bounded
+                self._signatures.clear()
+            logged = tuple(f"{path} ({kind})" for path, kind in paths)
+            known = self._signatures[key] = (signature_hash(route, paths), logged)
+        return known
 
     def _claim_local_slot(self, signature: str, hour: int) -> bool:
         """At most K examples per signature and hour leave this replica (the store bounds all replicas)."""
