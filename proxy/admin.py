@@ -7,6 +7,7 @@
     POST /routes/{name}/mode      {"mode": "...", "reason": "...", "actor": "..."}: switch, audited
     POST /reload                  reload the config file (as SIGHUP does); 400 with the errors if invalid
     GET  /audit?since=&route=     mode changes (all replicas), oldest first
+    GET  /metrics                 OpenTelemetry metrics as Prometheus text (proxy.telemetry_metrics)
 
 Beyond loopback every route but the probes needs `Authorization: Bearer $SHADOW_ADMIN_TOKEN`
 (proxy.admin_auth).
@@ -31,6 +32,7 @@ from proxy.promotion import ReadinessView
 from proxy.store import StoreError
 from proxy.store.base import Window
 from proxy.store.cutover import AuditEntry
+from proxy.telemetry import TELEMETRY, metrics_handler
 
 PROXY_APP = web.AppKey("proxy_app", web.Application)
 READINESS_TIMEOUT = 10.0
@@ -52,6 +54,7 @@ def build_admin_app(proxy_app: web.Application, *, token: str | None = None) -> 
     admin.router.add_post("/routes/{name}/mode", switch_mode)
     admin.router.add_post("/reload", reload)
     admin.router.add_get("/audit", audit)
+    admin.router.add_get("/metrics", metrics_handler(proxy_app[TELEMETRY]))
     return admin
 
 

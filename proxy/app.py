@@ -1,8 +1,8 @@
 """Build the proxy's aiohttp application from a Config; its resources live in cleanup_ctx, behind AppKeys.
 
-Startup order (teardown runs in reverse): recorder -> upstream sessions -> cutover state and the shadow and
-client paths. So on shutdown the shadow work is drained first, then the cutover state is flushed, then the
-sessions close, then the recorder flushes.
+Startup order (teardown runs in reverse): telemetry -> recorder -> upstream sessions -> cutover state and the
+shadow and client paths. So on shutdown the shadow work is drained first, then the cutover state is flushed,
+then the sessions close, then the recorder flushes, and last the telemetry exports what spans are left.
 
 The Config given here is the startup one; after a reload the live one is `app[LIVE].plan.config`.
 """
@@ -28,6 +28,8 @@ from proxy.relay import Relay
 from proxy.serving import ModeServer
 from proxy.store import Store, open_store
 from proxy.store.cutover import CutoverSqlStore
+from proxy.telemetry import TELEMETRY, Telemetry, telemetry_context
+from proxy.telemetry_metrics import MetricsRecorder
 from proxy.upstream import open_session
 from proxy.workers import CompareRunner, ShadowDispatcher
 
@@ -77,13 +79,20 @@ def build_app(
     *,
     recorder_factory: RecorderFactory | None = None,
     cutover: CutoverOptions | None = None,
+    telemetry: Telemetry | None = None,
 ) -> web.Application:
-    """The proxy application: every path and method goes to the client path, nothing else is served."""
+    """The proxy application: every path and method goes to the client path, nothing else is served.
+
+    `telemetry` defaults to the OTEL_* environment's (proxy.telemetry_env; TelemetryConfigError if invalid);
+    the app shuts down whichever it holds on cleanup.
+    """
     app = web.Application(middlewares=[refuse_foreign_targets])
     app[CONFIG] = config
     app[STATE] = ServingState()
     app[LIVE] = LivePlan()
     app[OPTIONS] = cutover or CutoverOptions()
+    app[TELEMETRY] = telemetry or Telemetry.from_env(instance_id=instance_id(config))
+    app.cleanup_ctx.append(telemetry_context)
     app.cleanup_ctx.append(_recorder_context(recorder_factory or default_recorder))
     app.cleanup_ctx.append(_sessions_context)
     app.cleanup_ctx.append(_paths_context)
@@ -114,7 +123,7 @@ def _recorder_context(
 ) -> Callable[[web.Application], AbstractAsyncContextManager[None]]:
     async def recorder_context(app: web.Application) -> AsyncIterator[None]:
         async with factory(app[CONFIG]) as recorder:
-            app[RECORDER] = recorder
+            app[RECORDER] = MetricsRecorder(recorder, app[TELEMETRY].metrics)
             yield
 
     return recorder_context  # type: ignore[return-value]
@@ -155,13 +164,18 @@ async def _paths_context(app: web.Application) -> AsyncIterator[None]:
     await cutover.start(config)
     dispatcher = ShadowDispatcher(config.shadow.max_in_flight)
     runner = CompareRunner(config.shadow.worker_threshold_bytes)
-    shared = Shared(app[RECORDER], dispatcher, runner, app[SESSIONS].shadow, cutover.ids, cutover.tally)
+    telemetry = app[TELEMETRY]
+    telemetry.metrics.watch_dispatcher(dispatcher.stats)
+    shared = Shared(
+        app[RECORDER], dispatcher, runner, app[SESSIONS].shadow, cutover.ids, cutover.tally, telemetry
+    )
     cutover.shared = shared
     live.plan = build_plan(config, shared)
-    relay = Relay(app[SESSIONS].legacy)
+    relay = Relay(app[SESSIONS].legacy, telemetry)
     app[CUTOVER] = cutover
     app[DISPATCHER] = dispatcher
-    app[FORWARDER] = Forwarder(live, relay, cutover.table, ModeServer(relay, cutover.ids, cutover.tally))
+    modes = ModeServer(relay, cutover.ids, cutover.tally)
+    app[FORWARDER] = Forwarder(live, relay, cutover.table, modes, telemetry)
     cutover.run()
     try:
         yield

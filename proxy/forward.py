@@ -21,12 +21,13 @@ from config.model import Mode
 from proxy.errors import refusal
 from proxy.headers import Header, forwarded_request_headers
 from proxy.modes import ModeTable
-from proxy.plan import LivePlan
+from proxy.plan import LivePlan, Plan
 from proxy.records import RequestInfo
 from proxy.relay import Outbound, Relay, RequestBody, buffer_body
 from proxy.routing import Route
 from proxy.serving import ModeServer
 from proxy.shadow import LegacyTap, Shadow
+from proxy.telemetry import Telemetry
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,6 +61,7 @@ class Forwarder:
     relay: Relay
     modes: ModeTable
     others: ModeServer
+    telemetry: Telemetry
     _serial: Iterator[int] = field(default_factory=itertools.count)
     _id_prefix: str = field(default_factory=lambda: secrets.token_hex(6))
 
@@ -75,6 +77,16 @@ class Forwarder:
             return refusal(413, "request_too_large", f"body over {limit} bytes")
         forwarded = forwarded_request_headers(request)
         route = plan.router.match(method, target.partition("?")[0])
+        telemetry = self.telemetry
+        with telemetry.request_span(request, route.name, route.rule.path if route.rule else "") as span:
+            response = await self._routed(request, plan, route, target, forwarded)
+            telemetry.answered(span, route.name, response.status)
+            return response
+
+    async def _routed(
+        self, request: web.Request, plan: Plan, route: Route, target: str, forwarded: list[Header]
+    ) -> web.StreamResponse:
+        method = request.method
         mode = self.modes.current.get(route.name, route.mode)
         if mode is not Mode.SHADOW and plan.candidate is not None:
             return await self.others.serve(request, plan, route, mode, target, forwarded, self.request_info)

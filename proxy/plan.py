@@ -19,6 +19,7 @@ from proxy.records import Recorder
 from proxy.routing import Router
 from proxy.shadow import Shadow, ShadowTargets
 from proxy.tally import ServeTally
+from proxy.telemetry import Telemetry
 from proxy.upstream import Upstream
 from proxy.workers import CompareRunner, ShadowDispatcher
 
@@ -45,6 +46,7 @@ class Shared:
     mirror_client: MirrorClient
     ids: IdMap
     tally: ServeTally
+    telemetry: Telemetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,7 @@ def _shadow(config: Config, legacy: Upstream, candidate: Upstream | None, shared
         ids=shared.ids,
         tally=shared.tally,
     )
-    return Shadow(targets, shared.recorder, shared.dispatcher, shared.runner)
+    return Shadow(targets, shared.recorder, shared.dispatcher, shared.runner, shared.telemetry)
 
 
 def restart_only_changes(old: Config, new: Config) -> list[str]:

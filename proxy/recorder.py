@@ -34,6 +34,7 @@ from proxy.store.base import (
 )
 from proxy.store.examples import FALLBACK_SIGNATURE, ExampleBuilder, signature_hash
 from proxy.store.pending import Pending
+from proxy.telemetry_logging import divergence_body_fields
 
 REDACT_KEY_ENV = "SHADOW_REDACT_KEY"  # optional HMAC key for redaction hashes (same on every replica)
 MAX_BACKOFF = 30.0
@@ -62,7 +63,9 @@ class StoreRecorder:
         clock: Callable[[], float] = time.time,
         retention_days: float = DEFAULT_RETENTION_DAYS,
         final_flush_timeout: float = FINAL_FLUSH_TIMEOUT,
+        log_bodies: bool = False,
     ) -> None:
+        self._log_bodies = log_bodies  # config.log_bodies: redacted bodies in each divergence event
         self.store = store
         self.settings = settings
         self.instance_id = instance_id
@@ -150,6 +153,9 @@ class StoreRecorder:
         hour = hour_of(at)
         self._pending.signature(signature, route, paths, hour, at)
         if exchange.comparison.verdict is Verdict.DIVERGED:
+            bodies: dict[str, str] = {}
+            if self._log_bodies:
+                bodies = divergence_body_fields(self._builder.build(exchange, signature, self.instance_id))
             divergence_log.info(
                 "divergence",
                 route=route,
@@ -157,6 +163,7 @@ class StoreRecorder:
                 paths=list(logged_paths),
                 request_id=exchange.request.request_id,
                 trace_id=exchange.trace_id or None,
+                **bodies,
             )
         if not self._claim_local_slot(signature, hour):
             return
@@ -344,7 +351,12 @@ async def open_recorder(config: Config, instance_id: str) -> AsyncIterator[Store
     store = open_store(config.store.url)
     redactor = Redactor.from_settings(config.redact, key=os.environ.get(REDACT_KEY_ENV, "").encode())
     recorder = StoreRecorder(
-        store, config.store, redactor, instance_id, retention_days=config.store.retention_days
+        store,
+        config.store,
+        redactor,
+        instance_id,
+        retention_days=config.store.retention_days,
+        log_bodies=config.log_bodies,
     )
     try:
         await recorder.start()

@@ -20,6 +20,7 @@ from proxy.errors import describe, transport_error, upstream_failure
 from proxy.headers import Header, response_headers, upstream_request_headers
 from proxy.routing import Route
 from proxy.shadow import LegacyTap, Shadow
+from proxy.telemetry import Telemetry
 from proxy.upstream import Upstream, read_bounded
 
 # Known-length bodies up to this size are read whole and leave in one write with the headers.
@@ -72,24 +73,30 @@ class Relay:
     """Sends client requests upstream over the client-path session and relays the answers."""
 
     session: aiohttp.ClientSession
+    telemetry: Telemetry
 
     async def relay(self, request: web.Request, out: Outbound, tap: LegacyTap | None) -> web.StreamResponse:
         """The whole client path for one request: send, then stream the answer (or a 502/504)."""
-        try:
-            upstream = await self.send(request, out)
-        except Exception as exc:
-            return no_answer(exc, tap, out.upstream.name)
-        try:
-            return await self.respond(request, upstream, tap, out.upstream.name)
-        finally:
-            upstream.release()
+        side = out.upstream.name
+        with self.telemetry.upstream_span(side, out.method, out.upstream) as span:
+            try:
+                upstream = await self.send(request, out)
+            except Exception as exc:
+                response = no_answer(exc, tap, side)
+                self.telemetry.upstream_failed(span, str(transport_error(exc)), describe(exc))
+                return response
+            self.telemetry.upstream_answered(span, upstream.status)
+            try:
+                return await self.respond(request, upstream, tap, side)
+            finally:
+                upstream.release()
 
     async def send(self, request: web.Request, out: Outbound) -> aiohttp.ClientResponse:
         """Send the request; raises what aiohttp raises when no response headers arrive."""
         host = out.upstream.host
         if out.preserve_host:
             host = request.headers.get(hdrs.HOST) or host
-        headers = upstream_request_headers(out.forwarded, host)
+        headers = upstream_request_headers(self.telemetry.trace_headers(out.forwarded), host)
         return await self.session.request(
             out.method,
             out.upstream.url(out.target),

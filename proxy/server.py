@@ -9,39 +9,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
-import orjson
 import structlog
 from aiohttp import web
 
 from config.model import Config, HostPort
+from proxy import telemetry_logging
 from proxy.admin import build_admin_app
 from proxy.admin_auth import AdminTokenRequired
 from proxy.app import CUTOVER, STATE, CutoverOptions, RecorderFactory, build_app
 from proxy.cutover import ConfigLoader
+from proxy.telemetry_env import TelemetryConfigError
 
 log = structlog.get_logger("proxy.server")
 _BACKLOG = 1024
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """structlog JSON lines on stdout; the standard library (aiohttp's own errors) on stderr."""
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
-            structlog.processors.JSONRenderer(serializer=orjson.dumps),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
-        cache_logger_on_first_use=True,
-    )
+    """structlog JSON lines on stdout; the standard library's records as JSON lines on stderr."""
+    telemetry_logging.configure_logging(level)
 
 
 async def serve(
@@ -111,5 +97,8 @@ def run(config: Config, loader: ConfigLoader | None = None) -> int:
         asyncio.run(serve(config, loader=loader))
     except AdminTokenRequired as exc:
         log.error("admin_token_required", detail=str(exc))
+        return 2
+    except TelemetryConfigError as exc:
+        log.error("telemetry_config_invalid", detail=str(exc))
         return 2
     return 0

@@ -123,6 +123,15 @@ class ModeServer:
     async def _with_fallback(
         self, request: web.Request, route: Route, out: Outbound, tap: CandidateTap, limit: int
     ) -> web.StreamResponse:
+        telemetry = self.relay.telemetry
+        with telemetry.upstream_span(CANDIDATE, out.method, out.upstream) as span:
+            response = await self._candidate_or_legacy(request, route, out, tap, limit)
+            telemetry.upstream_answered(span, response.status)
+            return response
+
+    async def _candidate_or_legacy(
+        self, request: web.Request, route: Route, out: Outbound, tap: CandidateTap, limit: int
+    ) -> web.StreamResponse:
         try:
             upstream = await self.relay.send(request, out)
         except Exception as exc:

@@ -23,6 +23,7 @@ from proxy.mirror_client import MirrorClient, OutgoingRequest, observe
 from proxy.records import Counter, Exchange, Recorder, RequestInfo
 from proxy.routing import Route
 from proxy.tally import ServeTally
+from proxy.telemetry import Telemetry, current_trace_id, incoming_trace_id
 from proxy.upstream import Upstream
 from proxy.workers import CompareRunner, ShadowDispatcher
 
@@ -121,9 +122,15 @@ class Shadow:
     """Decides what is mirrored, starts mirrors, and turns their outcomes into recorded exchanges."""
 
     def __init__(
-        self, targets: ShadowTargets, recorder: Recorder, dispatcher: ShadowDispatcher, runner: CompareRunner
+        self,
+        targets: ShadowTargets,
+        recorder: Recorder,
+        dispatcher: ShadowDispatcher,
+        runner: CompareRunner,
+        telemetry: Telemetry,
     ) -> None:
         self._targets = targets
+        self._telemetry = telemetry
         self._settings = targets.settings
         self._recorder = recorder
         self._dispatcher = dispatcher
@@ -223,11 +230,14 @@ class Shadow:
             return
         if route.rule is not None and route.rule.id_paths is not None and info.method not in SAFE_METHODS:
             self._learn_ids(route, legacy, candidate, info.received_at)
-        comparison = await self._runner.compare(route.compare, legacy, candidate)
-        noise: Comparison | None = None
-        if secondary is not None and not _too_large(secondary):
-            noise = await self._runner.compare(route.compare, legacy, secondary)
-        exchange = Exchange(route.name, info, legacy, candidate, comparison, secondary, noise)
+        with self._telemetry.compare_span(route.name) as span:
+            comparison = await self._runner.compare(route.compare, legacy, candidate)
+            noise: Comparison | None = None
+            if secondary is not None and not _too_large(secondary):
+                noise = await self._runner.compare(route.compare, legacy, secondary)
+            self._telemetry.compared(span, comparison)
+        trace_id = current_trace_id() or incoming_trace_id(info.headers)
+        exchange = Exchange(route.name, info, legacy, candidate, comparison, secondary, noise, trace_id)
         self._recorder.record(exchange)
         if isinstance(tap, CandidateTap):
             self._candidate_served(route, info, comparison)
@@ -288,14 +298,18 @@ class Shadow:
     ) -> Observation:
         host = client_host if self._targets.preserve_host and client_host else upstream.host
         headers = mirror_request_headers(forwarded, host, self._settings.marker_header)
-        return await observe(
-            self._targets.client,
-            upstream,
-            outgoing,
-            headers,
-            time_limit=self._settings.timeout,
-            max_bytes=self.max_body,
-        )
+        telemetry = self._telemetry
+        with telemetry.upstream_span(upstream.name, outgoing.method, upstream, mirror=True) as span:
+            observation = await observe(
+                self._targets.client,
+                upstream,
+                outgoing,
+                telemetry.trace_headers(headers, mirror=True),
+                time_limit=self._settings.timeout,
+                max_bytes=self.max_body,
+            )
+            telemetry.observed(span, observation)
+        return observation
 
 
 def _too_large(observation: Observation) -> bool:
