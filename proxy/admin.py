@@ -8,6 +8,7 @@
     POST /reload                  reload the config file (as SIGHUP does); 400 with the errors if invalid
     GET  /audit?since=&route=     mode changes (all replicas), oldest first
     GET  /metrics                 OpenTelemetry metrics as Prometheus text (proxy.telemetry_metrics)
+    GET  /                        the dashboard: routes, readiness, signatures, examples (proxy.dashboard)
 
 Beyond loopback every route but the probes needs `Authorization: Bearer $SHADOW_ADMIN_TOKEN`
 (proxy.admin_auth).
@@ -27,6 +28,7 @@ from proxy.admin_auth import admin_auth_middleware, token_from_env
 from proxy.app import CONFIG, CUTOVER, DISPATCHER, RECORDER, STATE
 from proxy.autopilot import route_readiness
 from proxy.cutover import Cutover
+from proxy.dashboard import add_dashboard_routes
 from proxy.modes import SwitchRejected, parse_switch
 from proxy.promotion import ReadinessView
 from proxy.store import StoreError
@@ -55,6 +57,12 @@ def build_admin_app(proxy_app: web.Application, *, token: str | None = None) -> 
     admin.router.add_post("/reload", reload)
     admin.router.add_get("/audit", audit)
     admin.router.add_get("/metrics", metrics_handler(proxy_app[TELEMETRY]))
+    add_dashboard_routes(
+        admin,
+        proxy_app[CONFIG],
+        store=lambda: getattr(proxy_app.get(RECORDER), "store", None),  # the recorder's: all replicas' rows
+        degraded=lambda: _store_degraded(proxy_app),
+    )
     return admin
 
 
