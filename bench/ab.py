@@ -1,12 +1,13 @@
-"""A/B of shadow-proxy builds on one bench scenario: a proxy process per variant, wrk alternating.
+"""A/B of shadow-proxy builds on bench scenarios: a proxy process per variant, wrk alternating.
 
-Run: `.venv/bin/python -m bench.ab --variant before=HEAD~1 --variant after=HEAD [--scenario proxy-differ-1k]`.
-A variant is `NAME=SOURCE[+uvloop]`: SOURCE is a git revision (exported under bench/.work/ab/) or a
+Run: `.venv/bin/python -m bench.ab --variant before=HEAD~1 --variant after=HEAD [--scenario NAME]...`.
+A variant is `NAME=SOURCE[+OPTION]...`: SOURCE is a git revision (exported under bench/.work/ab/) or a
 directory holding the project's packages; `+uvloop` installs uvloop's event loop policy before the proxy
-starts. All variants run at the same time against one nginx pair and are measured in turn, round after
-round, so the machine's load drifts over all of them alike. Besides wrk's req/s and latency, each run
-reports the proxy process's own CPU time per request (shadow work drained included): on a shared, loaded
-machine that figure moves far less than req/s does.
+starts, `+gcfreeze` puts everything imported by then out of the garbage collector's reach (gc.freeze).
+All variants run at the same time against one nginx pair and are measured in turn, round after round, so
+the machine's load drifts over all of them alike. Besides wrk's req/s and latency, each run reports the
+proxy process's own CPU time per request (shadow work drained included): on a shared, loaded machine that
+figure moves far less than req/s does.
 """
 
 from __future__ import annotations
@@ -32,35 +33,41 @@ NGINX = "/usr/sbin/nginx"
 SETTLE_TIMEOUT = 60.0
 _TICK = os.sysconf("SC_CLK_TCK")
 
-# Runs the proxy CLI from SOURCE (first on sys.path), optionally on uvloop.
+# Runs the proxy CLI from SOURCE (first on sys.path), with the variant's options.
 _LAUNCH = """\
 import sys
-source, loop = sys.argv[1], sys.argv[2]
+source, options = sys.argv[1], sys.argv[2].split(",")
 del sys.argv[1:3]
 sys.path.insert(0, source)
-if loop == "uvloop":
+if "uvloop" in options:
     import uvloop
     uvloop.install()
 from proxy.cli import main
+if "gcfreeze" in options:  # what is imported by now is never traversed by the collector again
+    import gc
+    gc.collect()
+    gc.freeze()
 sys.exit(main(sys.argv[1:]))
 """
+OPTIONS = frozenset({"uvloop", "gcfreeze"})
 
 
 @dataclass(frozen=True, slots=True)
 class Variant:
     name: str
     source: Path
-    uvloop: bool
+    options: frozenset[str]
 
     @classmethod
     def parse(cls, text: str) -> Variant:
         name, equals, spec = text.partition("=")
         if not equals or not name or not spec:
-            raise ValueError(f"expected NAME=SOURCE[+uvloop], got {text!r}")
-        source, plus, option = spec.partition("+")
-        if plus and option != "uvloop":
-            raise ValueError(f"unknown option {option!r} in {text!r} (only +uvloop)")
-        return cls(name, _source_dir(source), bool(plus))
+            raise ValueError(f"expected NAME=SOURCE[+OPTION]..., got {text!r}")
+        source, *options = spec.split("+")
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise ValueError(f"unknown option(s) {sorted(unknown)} in {text!r} (known: {sorted(OPTIONS)})")
+        return cls(name, _source_dir(source), frozenset(options))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +100,13 @@ def _source_dir(source: str) -> Path:
 
 
 def start_variant(group: ChildGroup, variant: Variant, pair: StaticPair) -> tuple[Child, ProxyEndpoints]:
-    endpoints = ProxyEndpoints.fresh(WORK_DIR / f"run-{variant.name}")
+    endpoints = ProxyEndpoints.fresh(WORK_DIR / f"run-{os.getpid()}-{variant.name}")
     argv = [
         sys.executable,
         "-c",
         _LAUNCH,
         str(variant.source),
-        "uvloop" if variant.uvloop else "asyncio",
+        ",".join(sorted(variant.options)),
         "serve",
         f"--legacy={pair.legacy_url}",
         f"--candidate={pair.candidate_url}",
@@ -107,7 +114,7 @@ def start_variant(group: ChildGroup, variant: Variant, pair: StaticPair) -> tupl
         f"--admin-listen=127.0.0.1:{endpoints.admin_port}",
         f"--store={endpoints.store_url}",
     ]
-    child = group.start(f"proxy-{variant.name}", argv, WORK_DIR / f"proxy-{variant.name}.log")
+    child = group.start(f"proxy-{variant.name}", argv, endpoints.store_path.parent / "proxy.log")
     wait_until_healthy(child, endpoints.admin_url + "/healthz")
     return child, endpoints
 
@@ -127,59 +134,76 @@ def measure(child: Child, endpoints: ProxyEndpoints, url: str, settings: wrk.Wrk
     return Run(result.requests_per_second, result.p50_ms, result.p99_ms, per_request, result.errors)
 
 
-def report(runs: dict[str, list[Run]]) -> None:
-    first = next(iter(runs))
-    base_rate = statistics.median(r.rate for r in runs[first])
-    base_cpu = statistics.median(r.cpu_us_per_request for r in runs[first])
-    print(f"\n{'variant':<14} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}  vs {first}")
-    for name, found in runs.items():
-        rate = statistics.median(r.rate for r in found)
-        cpu = statistics.median(r.cpu_us_per_request for r in found)
-        p50 = statistics.median(r.p50_ms for r in found)
-        p99 = statistics.median(r.p99_ms for r in found)
-        errors = sum(r.errors for r in found)
-        print(
-            f"{name:<14} {rate:>8,.0f} {p50:>7.2f} {p99:>7.2f} {cpu:>10.0f}  req/s x{rate / base_rate:.3f}, "
-            f"CPU x{cpu / base_cpu:.3f}" + (f"  ({errors} errors)" if errors else "")
-        )
+def report(runs: dict[tuple[str, str], list[Run]], variants: list[str], scenarios: list[str]) -> None:
+    """Medians per (scenario, variant), with ratios to the first variant and to the first scenario."""
+
+    def median(key: tuple[str, str], field: str) -> float:
+        return float(statistics.median(getattr(r, field) for r in runs[key]))
+
+    print(f"\n{'scenario':<16} {'variant':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}")
+    for scenario in scenarios:
+        for variant in variants:
+            key = (variant, scenario)
+            rate, cpu = median(key, "rate"), median(key, "cpu_us_per_request")
+            notes = []
+            if variant != variants[0]:
+                first = (variants[0], scenario)
+                notes.append(
+                    f"vs {variants[0]}: req/s x{rate / median(first, 'rate'):.3f}, "
+                    f"CPU x{cpu / median(first, 'cpu_us_per_request'):.3f}"
+                )
+            if scenario != scenarios[0]:
+                first = (variant, scenarios[0])
+                notes.append(f"vs {scenarios[0]}: req/s x{rate / median(first, 'rate'):.3f}")
+            errors = sum(r.errors for r in runs[key])
+            notes += [f"{errors} errors"] if errors else []
+            print(
+                f"{scenario:<16} {variant:<12} {rate:>8,.0f} {median(key, 'p50_ms'):>7.2f} "
+                f"{median(key, 'p99_ms'):>7.2f} {cpu:>10.0f}  {'; '.join(notes)}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", action="append", required=True, metavar="NAME=SOURCE[+uvloop]")
-    parser.add_argument("--scenario", default="proxy-differ-1k", choices=[n for n in BY_NAME if "proxy" in n])
+    parser.add_argument("--variant", action="append", required=True, metavar="NAME=SOURCE[+OPTION]")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=[n for n in BY_NAME if BY_NAME[n].via is Via.PROXY],
+        help="repeatable (default proxy-differ-1k); each variant runs each scenario in every round",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     variants = [Variant.parse(text) for text in args.variant]
-    scenario = BY_NAME[args.scenario]
-    assert scenario.via is Via.PROXY
+    scenarios = [BY_NAME[name] for name in args.scenario or ["proxy-differ-1k"]]
     settings = wrk.WrkSettings(1, args.connections, args.duration)
     with ChildGroup() as group:
-        pair = StaticPair(WORK_DIR / "nginx", free_port(), free_port())
+        pair = StaticPair(WORK_DIR / f"nginx-{os.getpid()}", free_port(), free_port())
         prepare(pair, PAYLOADS)
         nginx = group.start(
-            "nginx", [*pair.command(NGINX), "-e", str(pair.work_dir / "error.log")], WORK_DIR / "nginx.log"
+            "nginx", [*pair.command(NGINX), "-e", str(pair.work_dir / "error.log")], pair.work_dir / "log"
         )
         wait_until_healthy(nginx, pair.candidate_url + PAYLOADS[0].path)
         proxies = {v.name: start_variant(group, v, pair) for v in variants}
         for _, endpoints in proxies.values():  # warm up
-            wrk.run("wrk", endpoints.url + scenario.path, wrk.WrkSettings(1, 8, 2))
-        runs: dict[str, list[Run]] = {name: [] for name in proxies}
-        names = list(proxies)
+            for scenario in scenarios:
+                wrk.run("wrk", endpoints.url + scenario.path, wrk.WrkSettings(1, 8, 2))
+        order = [(v.name, s.name) for s in scenarios for v in variants]
+        runs: dict[tuple[str, str], list[Run]] = {key: [] for key in order}
         for round_number in range(args.rounds):
-            shift = round_number % len(names)
-            for name in names[shift:] + names[:shift]:
+            shift = round_number % len(order)  # each takes every place in the order, so drift hits all alike
+            for name, scenario_name in order[shift:] + order[:shift]:
                 child, endpoints = proxies[name]
-                run = measure(child, endpoints, endpoints.url + scenario.path, settings)
-                runs[name].append(run)
+                run = measure(child, endpoints, endpoints.url + BY_NAME[scenario_name].path, settings)
+                runs[(name, scenario_name)].append(run)
                 print(
-                    f"round {round_number + 1} {name:<14} {run.rate:>8,.0f} req/s  p99 {run.p99_ms:6.2f} ms  "
-                    f"CPU {run.cpu_us_per_request:5.0f} us/req",
+                    f"round {round_number + 1} {scenario_name:<16} {name:<12} {run.rate:>8,.0f} req/s  "
+                    f"p99 {run.p99_ms:6.2f} ms  CPU {run.cpu_us_per_request:5.0f} us/req",
                     flush=True,
                 )
-        report(runs)
+        report(runs, [v.name for v in variants], [s.name for s in scenarios])
 
 
 if __name__ == "__main__":
