@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from comparators.noise import NoiseThresholds
 from comparators.paths import parse_path
 from comparators.spec import DEFAULT_IGNORED_HEADERS, CompareSpec
 from config.compare_section import parse_pipeline
@@ -67,6 +68,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     redact = _redact(root.section("redact"))
     default_compare = _default_compare(root.section("compare"))
     cutover = parse_cutover(root.section("cutover"), CutoverSettings())
+    noise = _noise(root.section("noise"))
     routes = _routes(root, default_compare, cutover)
     reconcile = parse_reconcile(root)
     log_bodies = root.boolean("log_bodies", False)
@@ -92,6 +94,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
         log_bodies=log_bodies,
         source=source,
         cutover=cutover,
+        noise=noise,
     )
 
 
@@ -147,11 +150,25 @@ def _shadow(section: Section) -> ShadowSettings:
         marker_header=section.string("marker_header", d.marker_header),
         worker_threshold_bytes=section.integer("worker_threshold_bytes", d.worker_threshold_bytes, 0),
         drain_timeout=section.number("drain_timeout", d.drain_timeout),
+        resample_legacy=section.number("resample_legacy", d.resample_legacy, 0.0, 1.0),
     )
     if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", settings.marker_header):
         section.error("marker_header", f"not a valid header name: {settings.marker_header!r}")
     section.finish()
     return settings
+
+
+def _noise(section: Section) -> NoiseThresholds:
+    d = NoiseThresholds()
+    thresholds = NoiseThresholds(
+        confidence=section.number("confidence", d.confidence, 0.5, 0.999999),
+        relative=section.number("relative", d.relative, 0.0),
+        absolute=section.number("absolute", d.absolute, 0.0, 1.0),
+        min_baseline=section.integer("min_baseline", d.min_baseline, 1),
+        min_baseline_differed=section.integer("min_baseline_differed", d.min_baseline_differed, 1),
+    )
+    section.finish()
+    return thresholds
 
 
 def _store(section: Section, overrides: dict[str, Any]) -> StoreSettings:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from comparators.noise import NoiseThresholds
 from comparators.spec import CompareSpec
 
 SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -58,6 +59,7 @@ class ShadowSettings:
     marker_header: str = "X-Shadow-Request"
     worker_threshold_bytes: int = 256 * 1024  # bodies above this are compared in a worker process
     drain_timeout: float = 5.0  # SIGTERM: deadline for shadow work in flight
+    resample_legacy: float = 0.0  # without a secondary: share of safe requests sent to legacy a second time
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +223,4 @@ class Config:
     log_bodies: bool = False
     source: str = ""  # the file it was read from, for reloads and messages
     cutover: CutoverSettings = CutoverSettings()  # global defaults; a route may override them
+    noise: NoiseThresholds = field(default_factory=NoiseThresholds)  # when a difference is legacy's own noise

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from comparators.noise import NoiseModel
 from config.model import Config, CutoverSettings, Mode, RouteRule
+from proxy.evidence import gather_evidence, settings_for
 from proxy.modes import ACTOR_PROMOTE, ACTOR_ROLLBACK, ModeSwitcher
 from proxy.plan import LivePlan
 from proxy.promotion import (
@@ -28,6 +30,7 @@ from proxy.promotion import (
     decide,
     time_in_mode_needed,
 )
+from proxy.readiness import assess
 from proxy.store import Store, StoreError
 from proxy.tally import RecentStats, ServeTally
 
@@ -46,14 +49,9 @@ class Applied:
 async def route_readiness(
     store: Store, config: Config, routes: Sequence[str], now: float
 ) -> dict[str, ReadinessView]:
-    """Readiness per route from the store (all replicas); empty when the readiness module is unavailable."""
-    try:
-        from proxy.evidence import gather_evidence, settings_for
-        from proxy.readiness import assess
-    except ImportError:  # readiness is another module's; without it nothing is promoted
-        return {}
+    """Readiness per route from the store (all replicas)."""
     windows = {route: settings_for(config, route).window for route in routes}
-    evidence = await gather_evidence(store, windows, now)
+    evidence = await gather_evidence(store, windows, now, NoiseModel(config.noise))
     views: dict[str, ReadinessView] = {}
     for route in routes:
         verdict = assess(evidence[route], settings_for(config, route), now)

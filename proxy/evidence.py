@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from comparators.noise import NoiseModel
 from config.model import Config, CutoverSettings
 from proxy.readiness import Evidence, explained_count, last_unexplained, noisy_paths
 from proxy.store import Store
@@ -36,7 +37,9 @@ def whole_hours(window: Window) -> Window:
     return Window(math.ceil(since / 3600) * 3600 if since is not None else None, window.until)
 
 
-async def gather_evidence(store: Store, windows: Mapping[str, float], now: float) -> dict[str, Evidence]:
+async def gather_evidence(
+    store: Store, windows: Mapping[str, float], now: float, noise: NoiseModel | None = None
+) -> dict[str, Evidence]:
     """Evidence for each route over [now - its window, now); routes sharing a window share the queries."""
     every_signature = await store.signature_totals(ALL_TIME, EVERY_SIGNATURE)
     by_window: dict[float, list[str]] = defaultdict(list)
@@ -44,12 +47,17 @@ async def gather_evidence(store: Store, windows: Mapping[str, float], now: float
         by_window[window].append(route)
     evidence: dict[str, Evidence] = {}
     for window, routes in by_window.items():
-        evidence.update(await _gather_window(store, routes, window, now, every_signature))
+        evidence.update(await _gather_window(store, routes, window, now, every_signature, noise))
     return evidence
 
 
 async def _gather_window(
-    store: Store, routes: Sequence[str], window: float, now: float, every_signature: Sequence[SignatureTotal]
+    store: Store,
+    routes: Sequence[str],
+    window: float,
+    now: float,
+    every_signature: Sequence[SignatureTotal],
+    noise: NoiseModel | None,
 ) -> dict[str, Evidence]:
     span = Window(now - window, now)
     totals = {t.route: t for t in await store.route_totals(span)}
@@ -61,7 +69,8 @@ async def _gather_window(
     for route in routes:
         route_totals = totals.get(route)
         compared = route_totals.count("compared") if route_totals else 0
-        noisy = noisy_paths((p for p in paths if p.route == route), compared)
+        baseline = route_totals.count("noise_compared") if route_totals else 0
+        noisy = noisy_paths((p for p in paths if p.route == route), compared, baseline, noise)
         last = last_unexplained((s for s in every_signature if s.route == route), noisy)
         found[route] = Evidence(
             route=route,

@@ -5,11 +5,12 @@ Definitions, over the trailing window [now - window, now):
 - comparisons: `compared` (matched + diverged + candidate errors), summed over every replica.
 - unexplained divergences: `diverged` minus the divergences explained as noise. A divergence is explained
   when every (path, kind) of its signature is on a noisy path: one where legacy differs from itself (legacy
-  vs secondary) and the candidate does not differ significantly more often (comparators.noise, default
-  thresholds; the baseline's denominator is taken as `compared`, which can only under-state legacy's own
-  rate, so the approximation never hides a divergence). Rule-ignored differences need no subtraction: a
-  difference a rule hides never makes a divergence. Explained counts come from the signature counts of
-  whole hours inside the window, so a divergence in the window's first partial hour is never explained.
+  vs secondary, or a re-sent legacy request under `resample_legacy`) and the candidate does not differ
+  significantly more often (comparators.noise with the `[noise]` thresholds; the baseline rate is legacy's
+  differences over `noise_compared`, the comparisons of legacy with itself). Rule-ignored differences need
+  no subtraction: a difference a rule hides never makes a divergence. Explained counts come from the
+  signature counts of whole hours inside the window, so a divergence in the window's first partial hour is
+  never explained.
 - candidate error rate: candidate_errors / compared; legacy error rate: legacy_errors / (compared +
   legacy_errors) (both are transport failures: no response at all; a 5xx is a response and is compared).
 - p95 of each side: linear interpolation inside the latency histogram bucket that holds the 95th
@@ -124,9 +125,12 @@ def histogram_quantile(latency: Latency, q: float) -> float | None:
     return float(LATENCY_BOUNDS_MS[-1])
 
 
-def noisy_paths(paths: Iterable[PathTotal], compared: int, model: NoiseModel | None = None) -> frozenset[str]:
-    """Paths where the candidate's differences are noise (see the module docstring) over `compared`."""
-    if compared <= 0:
+def noisy_paths(
+    paths: Iterable[PathTotal], compared: int, baseline_compared: int, model: NoiseModel | None = None
+) -> frozenset[str]:
+    """Paths where the candidate's differences (over `compared`) are noise, legacy's own rate being its
+    differences over `baseline_compared` (see the module docstring)."""
+    if compared <= 0 or baseline_compared <= 0:
         return frozenset()
     candidate: dict[str, int] = {}
     baseline: dict[str, int] = {}
@@ -138,7 +142,8 @@ def noisy_paths(paths: Iterable[PathTotal], compared: int, model: NoiseModel | N
         path
         for path, n in candidate.items()
         if judge.is_noise(
-            Rate(min(baseline.get(path, 0), compared), compared), Rate(min(n, compared), compared)
+            Rate(min(baseline.get(path, 0), baseline_compared), baseline_compared),
+            Rate(min(n, compared), compared),
         )
     )
 

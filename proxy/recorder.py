@@ -131,6 +131,8 @@ class StoreRecorder:
         for path, kind in signature:
             self._pending.difference(route, minute, ORIGIN_CANDIDATE, path, kind)
         noise = exchange.noise
+        if noise is not None:
+            self._add(route, minute, "noise_compared")
         if noise is not None and noise.verdict is Verdict.DIVERGED:
             self._add(route, minute, "noise")
             for path, kind in noise.signature():

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from comparators.noise import NoiseModel
 from config.model import Config
 from proxy.evidence import gather_evidence, settings_for
 from proxy.readiness import Readiness, ReadinessVerdict, assess
@@ -121,7 +122,8 @@ async def build_report(
     totals = {t.route: t for t in await store.route_totals(window)}
     configured = tuple(rule.name for rule in config.routes) if config else ()
     names = routes or tuple(sorted(set(totals) | set(configured)))
-    evidence = await gather_evidence(store, {n: settings_for(config, n).window for n in names}, now)
+    windows = {n: settings_for(config, n).window for n in names}
+    evidence = await gather_evidence(store, windows, now, NoiseModel(config.noise) if config else None)
     seen = [totals[name] for name in names if name in totals]
     bucket = chart_bucket(seen)
     tables = _Tables(

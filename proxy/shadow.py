@@ -276,20 +276,33 @@ class Shadow:
         assert targets.legacy is not None
         outgoing = self._outgoing(info, target)
         legacy = self._observe(targets.legacy, outgoing, forwarded, client_host)
-        if targets.secondary is None:
+        baseline = self._baseline_target(info.method)
+        if baseline is None:
             return await legacy, None
-        secondary = self._observe(targets.secondary, outgoing, forwarded, client_host)
+        secondary = self._observe(baseline, outgoing, forwarded, client_host)
         both = await asyncio.gather(legacy, secondary)
         return both[0], both[1]
+
+    def _baseline_target(self, method: str) -> Upstream | None:
+        """Where legacy's own answer is asked a second time, to learn its noise: the secondary, or (without
+        one) legacy itself for a `resample_legacy` share of safe requests; never for a write."""
+        targets = self._targets
+        if targets.secondary is not None:
+            return targets.secondary
+        share = self._settings.resample_legacy
+        if share > 0 and method in SAFE_METHODS and targets.legacy is not None and random.random() < share:
+            return targets.legacy
+        return None
 
     async def _observe_all(
         self, outgoing: OutgoingRequest, forwarded: list[Header], client_host: str | None
     ) -> tuple[Observation, Observation | None]:
         targets = self._targets
         candidate = self._observe(targets.candidate, outgoing, forwarded, client_host)
-        if targets.secondary is None:
+        baseline = self._baseline_target(outgoing.method)
+        if baseline is None:
             return await candidate, None
-        secondary = self._observe(targets.secondary, outgoing, forwarded, client_host)
+        secondary = self._observe(baseline, outgoing, forwarded, client_host)
         both = await asyncio.gather(candidate, secondary)
         return both[0], both[1]
 

@@ -36,6 +36,7 @@ EXTRA_COUNTERS: Final = (
     "ignored",  # comparisons where at least one difference was hidden by a rule
     "noise",  # legacy and secondary disagreed: the difference is not the candidate's fault
     "records_dropped",  # divergence examples lost because the recorder buffer was full
+    "noise_compared",  # legacy compared with itself (secondary or resample_legacy): noise's denominator
 )
 COUNTER_COLUMNS: Final = tuple(c.value for c in Counter) + EXTRA_COUNTERS
 ORIGIN_CANDIDATE: Final = "candidate"  # legacy vs candidate differences

@@ -288,6 +288,29 @@ async def test_a_secondary_is_compared_with_legacy_as_noise(
     assert exchange.noise is not None and exchange.noise.verdict is Verdict.DIVERGED
 
 
+async def test_resample_legacy_asks_legacy_twice_for_safe_requests_only(
+    aiohttp_server: AiohttpServer, start_proxy: StartProxy
+) -> None:
+    """Without a secondary, `resample_legacy` re-sends safe requests to legacy (marked) to learn its noise."""
+    seen = Seen()
+    legacy = await aiohttp_server(echo_app(seen))
+    candidate = await aiohttp_server(fixed_app(b"{}"))
+    route = RouteRule(name="orders", methods=frozenset({"POST"}), path="/orders", mirror_writes=True)
+    config = make_config(url_of(legacy), url_of(candidate), routes=(route,), shadow={"resample_legacy": 1.0})
+    proxy = await start_proxy(config)
+    await proxy.client.get("/items/1")
+    await proxy.client.post("/orders", data=b"{}")
+    await proxy.idle()
+    marked = [r["method"] for r in seen.requests if ["X-Shadow-Request", "1"] in r["headers"]]
+    assert sorted(r["method"] for r in seen.requests) == ["GET", "GET", "POST"]
+    assert marked == ["GET"]  # the re-sent read; a write is never sent to legacy twice
+    by_method = {e.request.method: e for e in proxy.recorder.exchanges}
+    get, post = by_method["GET"], by_method["POST"]
+    # The re-sent read is compared with legacy's first answer (the noise comparison); the write is not.
+    assert get.secondary is not None and get.noise is not None
+    assert post.secondary is None and post.noise is None
+
+
 async def test_large_bodies_are_compared_in_a_worker_process(
     aiohttp_server: AiohttpServer, start_proxy: StartProxy
 ) -> None:

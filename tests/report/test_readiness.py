@@ -54,9 +54,10 @@ def one_divergence(ago: float) -> list[History]:
     return [history.traffic(HOUR, 50)]
 
 
-def noisy(extra_signal: bool) -> list[History]:
+def noisy(extra_signal: bool, baseline: int = 1000, baseline_differed: int = 300) -> list[History]:
     """$.ts differs between two legacy answers 300 times in 1000: the candidate's 290 are noise."""
-    history = History().traffic(DAY, 1000, diverged=290).noise(DAY, "$.ts", 300)
+    history = History().traffic(DAY, 1000, diverged=290, noise_compared=baseline)
+    history = history.noise(DAY, "$.ts", baseline_differed)
     paths = [("$.ts", "value"), BAD] if extra_signal else [("$.ts", "value")]
     return [history.divergence(DAY, paths, 290)]
 
@@ -101,6 +102,19 @@ CASES: dict[str, Case] = {
         lambda: noisy(extra_signal=False),
         ReadinessVerdict.READY,
         check=lambda r: (r.unexplained, r.explained, r.since_divergence) == (0, 290, None),
+    ),
+    "noise learned from resampling 5% of requests": Case(
+        # legacy compared with itself on 50 requests only, differing 15 times (30%): the rate is 15/50,
+        # not 15/1000, so the candidate's 29% is noise.
+        lambda: noisy(extra_signal=False, baseline=50, baseline_differed=15),
+        ReadinessVerdict.READY,
+        check=lambda r: (r.unexplained, r.explained) == (0, 290),
+    ),
+    "no legacy-vs-legacy comparisons, no noise": Case(
+        lambda: noisy(extra_signal=False, baseline=0),
+        ReadinessVerdict.NOT_READY,
+        ("divergence",),
+        check=lambda r: (r.unexplained, r.explained) == (290, 0),
     ),
     "noise does not hide a real difference beside it": Case(
         lambda: noisy(extra_signal=True),

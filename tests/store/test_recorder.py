@@ -86,9 +86,12 @@ async def test_noise_and_rules_are_counted(recorder: StoreRecorder) -> None:
     recorder.record(
         exchange(Comparison(Verdict.MATCHED, (), hidden, frozenset({"compare[0]:drop"})), noise=noise)
     )
+    recorder.record(exchange(noise=Comparison(Verdict.MATCHED)))  # legacy agreed with itself this time
+    recorder.record(exchange())  # no legacy-vs-legacy comparison at all
     assert await recorder.flush()
     [totals] = await recorder.store.route_totals()
-    assert (totals.count("noise"), totals.count("ignored"), totals.count("matched")) == (1, 1, 1)
+    assert (totals.count("noise"), totals.count("ignored"), totals.count("matched")) == (1, 1, 3)
+    assert totals.count("noise_compared") == 2  # the denominator of legacy's own difference rate
     assert [(p.origin, p.path) for p in await recorder.store.path_totals()] == [("noise", "$.generated_at")]
     assert [(r.rule, r.hits, r.ignored) for r in await recorder.store.rule_totals()] == [
         ("compare[0]:drop", 1, 1)
