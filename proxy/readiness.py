@@ -17,9 +17,12 @@ Definitions, over the trailing window [now - window, now):
   percentile (as Prometheus' histogram_quantile); the open last bucket reports its lower bound.
 
 Verdicts: NO_DATA (no comparison in the window), READY (every criterion met), NOT_READY (every failing
-criterion is a Reason: a stable `code`, a message with the numbers, the actual value and the limit).
-Codes: `no_data`, `too_few_samples`, `divergence`, `candidate_errors`, `latency`. Warnings (evidence that is
-incomplete, never a failure): `records_dropped`, `not_mirrored_dropped`, `shadow_failures`, `too_large`.
+criterion is a Reason: a stable `code`, a message with the numbers, the actual value and the limit), and
+NOT_SHADOWED (the route is not compared by design: its mode or settings never send it to both sides; never
+returned by `assess`, set by the report with `not_shadowed`, the window's figures kept).
+Codes: `no_data`, `too_few_samples`, `divergence`, `candidate_errors`, `latency`, `not_shadowed`.
+Warnings (evidence that is incomplete, never a failure): `records_dropped`, `not_mirrored_dropped`,
+`shadow_failures`, `too_large`.
 
 Since the last divergence: the newest unexplained divergence at any time (not only inside the window), and
 the comparisons recorded in the whole minutes after the one that holds it.
@@ -49,6 +52,7 @@ class ReadinessVerdict(enum.StrEnum):
     READY = "READY"
     NOT_READY = "NOT_READY"
     NO_DATA = "NO_DATA"
+    NOT_SHADOWED = "NOT_SHADOWED"  # not compared by design (see not_shadowed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,12 @@ def assess(evidence: Evidence, settings: CutoverSettings, now: float) -> Readine
     verdict = ReadinessVerdict.NOT_READY if reasons else ReadinessVerdict.READY
     eta = window_eta(evidence, settings, now, divergence_blocks=diverging is not None)
     return replace(measured, verdict=verdict, reasons=reasons, eta_seconds=eta)
+
+
+def not_shadowed(readiness: Readiness, why: str) -> Readiness:
+    """The same figures under NOT_SHADOWED: the route is not compared by design, `why` says how."""
+    reason = Reason("not_shadowed", why)
+    return replace(readiness, verdict=ReadinessVerdict.NOT_SHADOWED, reasons=(reason,), eta_seconds=None)
 
 
 def _since(evidence: Evidence, now: float) -> SinceDivergence | None:
