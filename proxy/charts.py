@@ -12,6 +12,7 @@ from proxy.htmlkit import Markup, esc, join, tag
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 26, 30  # margins around the plot area
 X_TICKS, Y_TICKS = 5, 4
+LABEL_CHAR = 5.5  # approximate width of one character of a mark's label, in SVG units
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,15 @@ class Line:
     label: str
     css: str
     points: tuple[tuple[float, float | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A moment drawn as a dashed vertical line (a mode change): a short label on top, a longer tooltip."""
+
+    at: float
+    label: str
+    tip: str
 
 
 def nice_ceiling(value: float) -> float:
@@ -43,14 +53,17 @@ def line_chart(
     start: float,
     end: float,
     y_format: Callable[[float], str],
+    marks: Sequence[Mark] = (),
 ) -> Markup:
-    """A chart of every line over [start, end]; gaps (None) break a line; each point has a tooltip."""
+    """A chart of every line over [start, end]; gaps (None) break a line; each point has a tooltip.
+
+    `marks` inside [start, end] are drawn under the lines; those outside are left out."""
     values = [v for line in lines for _, v in line.points if v is not None]
     if not values or end <= start:
         return _empty(label)
     top = nice_ceiling(max(values))
     scale = _Scale(start, end, top)
-    parts = [*_grid(scale, y_format), *_x_axis(scale), *_legend(lines)]
+    parts = [*_grid(scale, y_format), *_x_axis(scale), *_legend(lines), *_marks(marks, scale)]
     for line in lines:
         parts += _series(line, scale, y_format)
     return _svg(label, join(parts))
@@ -109,6 +122,25 @@ def _x_axis(scale: _Scale) -> list[Markup]:
         parts.append(
             tag("text", time_label(t, span), x=round(scale.x(t), 1), y=HEIGHT - 10, text_anchor=anchor)
         )
+    return parts
+
+
+def _marks(marks: Sequence[Mark], scale: _Scale) -> list[Markup]:
+    """Dashed lines with their tooltip; a label only where it does not run into the previous one."""
+    parts, free_from = [], -math.inf
+    for mark in sorted(marks, key=lambda m: m.at):
+        if not scale.start <= mark.at <= scale.end:
+            continue
+        x = round(scale.x(mark.at), 1)
+        tip = tag("title", mark.tip)
+        parts.append(
+            Markup(f'<line class="mark" x1="{x}" x2="{x}" y1="{TOP}" y2="{HEIGHT - BOTTOM}">{tip}</line>')
+        )
+        width = LABEL_CHAR * len(mark.label)
+        left = x - 3 - width if x + 3 + width > WIDTH - RIGHT else x + 3
+        if left >= free_from:
+            parts.append(tag("text", mark.label, x=round(left, 1), y=TOP + 9, class_="mark"))
+            free_from = left + width + 4
     return parts
 
 

@@ -2,8 +2,10 @@
 
 Server-rendered HTML (no script), read from the store at each request, so it shows every replica. Pages:
 
-    /                        every route: verdict, window figures, why; the store's state
-    /route?name=ROUTE        readiness, charts, signatures, paths, rules, latency of one route
+    /                        every route: verdict, mode, window figures, why; the routes not shadowed by
+                             design; the latest mode changes; the store's state
+    /route?name=ROUTE        readiness, mode and its changes, candidate serving, charts, signatures, paths,
+                             rules, latency of one route
     /signature?id=SIG        one signature's differences and its stored examples
     /example?id=ID           one example: legacy vs candidate side by side, raw and normalized
     /api/report              the report's JSON (proxy/report_json.py)
@@ -25,14 +27,15 @@ from config.model import Config
 from proxy.diffview import example_view, route_spec
 from proxy.htmlkit import Markup, join, link, number, page, table, tag
 from proxy.report import Report, build_report
-from proxy.report_html import banner
+from proxy.report_html import banner, not_covered_banner, not_shadowed_banner
 from proxy.report_json import iso, report_json
-from proxy.route_view import route_sections, summary_table
+from proxy.route_view import audit_table, route_sections, summary_table
 from proxy.store import Store, StoreError, open_store
 from proxy.store.base import ALL_TIME, SignatureTotal
 
 SEP = "\u203a"  # the breadcrumb separator
 EXAMPLES_LISTED = 50
+MODE_CHANGES_LISTED = 20  # on the index, newest first; a route's page lists all of its own
 EVERY_SIGNATURE = 1_000_000
 StoreProvider = Callable[[], Store | None]
 
@@ -143,12 +146,11 @@ async def index(request: web.Request) -> web.Response:
         return _failure(request, exc)
     instances = ", ".join(i.instance_id for i in report.instances) or "none yet"
     parts: list[object] = [_store_state(request), banner(report)]
-    if report.not_covered:
-        names = join(join([tag("code", n), " "]) for n in report.not_covered)
-        parts.append(
-            tag("div", join(["Not covered (no comparison in the window): ", names]), class_="banner warn")
-        )
+    parts += [not_covered_banner(report), not_shadowed_banner(report)]
     parts += [tag("h2", "Routes"), summary_table(report, route_href)]
+    if report.audit:
+        latest = tuple(reversed(report.audit[-MODE_CHANGES_LISTED:]))
+        parts += [tag("h2", "Latest mode changes"), audit_table(latest, route_href)]
     parts.append(tag("p", f"Replicas writing to this store: {instances}.", class_="muted"))
     return _html("routes", join(parts), request)
 

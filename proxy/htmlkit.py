@@ -51,6 +51,12 @@ def badge(verdict: str) -> Markup:
     return tag("span", verdict.replace("_", " "), class_=f"badge {verdict}")
 
 
+def mode_tag(mode: str | None) -> Markup:
+    """A route mode as a small label (`candidate primary`); None is an unknown mode."""
+    name = mode or "unknown"
+    return tag("span", name.replace("_", " "), class_=f"mode {name}")
+
+
 def table(
     headers: Sequence[str],
     rows: Iterable[Sequence[object]],
@@ -73,9 +79,28 @@ def stat(label: str, value: object) -> Markup:
     )
 
 
+# Rules for modes, the audit log and not-shadowed routes, kept here until static/shadow.css carries them.
+CUTOVER_CSS = """
+.badge.NOT_SHADOWED { background: #ede9fe; color: #5b21b6; }
+.banner.info { background: #f5f3ff; color: #5b21b6; border: 1px solid #ddd6fe; font-weight: 500; }
+.mode { display: inline-block; font-family: var(--mono); font-size: 12px; padding: 0 7px; border-radius: 4px;
+  border: 1px solid var(--line); background: var(--soft); white-space: nowrap; }
+.mode.shadow { color: var(--ink); }
+.mode.legacy { color: var(--legacy); }
+.mode.candidate_primary, .mode.candidate {
+  color: var(--candidate); border-color: #bfdbfe; background: #eff6ff; }
+.mode-line { margin: 0 0 10px; color: var(--muted); }
+table.audit td.details { color: var(--muted); font-size: 12px; }
+.charts { margin-top: 16px; }
+svg.chart line.mark { stroke: #7c3aed; stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg.chart text.mark { fill: #7c3aed; font-size: 10px; }
+"""
+
+
 @cache
 def stylesheet() -> str:
-    return resources.files("proxy").joinpath("static/shadow.css").read_text(encoding="utf-8")
+    css = resources.files("proxy").joinpath("static/shadow.css").read_text(encoding="utf-8")
+    return css + CUTOVER_CSS
 
 
 def page(title: str, body: Markup, *, heading: str, meta: Markup | str = "") -> str:

@@ -8,7 +8,7 @@ from proxy.htmlkit import Markup, join, link, page, tag
 from proxy.readiness import ReadinessVerdict
 from proxy.report import Report, RouteReport
 from proxy.report_json import iso
-from proxy.route_view import route_sections, summary_table
+from proxy.route_view import audit_table, route_sections, summary_table
 from proxy.store.base import SignatureTotal
 
 
@@ -21,27 +21,48 @@ def example_anchor(signature: str) -> str:
 
 
 def banner(report: Report) -> Markup:
-    """The decision in one line: every route ready, or how many are not and which are blind."""
+    """The decision in one line: every judged route ready, or how many are not, which are blind, which
+    are not compared by design."""
     total = len(report.routes)
     if not total:
         return tag("div", "No routes: nothing recorded and nothing configured.", class_="banner fail")
+    skipped = total - len(report.gated)
+    by_design = f" ({skipped} not shadowed by design)" if skipped else ""
     if report.all_ready:
-        return tag("div", f"All {total} routes are READY for cutover.", class_="banner ready")
+        judged = f"All {len(report.gated)} compared routes" if skipped else f"All {total} routes"
+        return tag("div", f"{judged} are READY for cutover{by_design}.", class_="banner ready")
+    if not report.gated:
+        text = f"Nothing to judge: all {total} routes are not shadowed by design."
+        return tag("div", text, class_="banner fail")
     waiting = sum(1 for r in report.routes if r.verdict is ReadinessVerdict.NOT_READY)
     blind = sum(1 for r in report.routes if r.verdict is ReadinessVerdict.NO_DATA)
+    shadowless = len(report.not_shadowed)
+    unshadowed = f", {shadowless} not shadowed by design" if shadowless else ""
     return tag(
         "div",
-        f"Not ready for cutover: {waiting} of {total} routes NOT READY, {blind} without data.",
+        f"Not ready for cutover: {waiting} of {total} routes NOT READY, {blind} without data{unshadowed}.",
         class_="banner fail",
     )
 
 
-def _not_covered(report: Report) -> Markup:
+def not_covered_banner(report: Report) -> Markup:
+    """Configured routes that should be compared but made no comparison: the cutover would be blind."""
     if not report.not_covered:
         return Markup("")
     names = join(join([tag("code", name), " "]) for name in report.not_covered)
     text = join(["Not covered (configured, no comparison in the cutover window): ", names])
     return tag("div", text, class_="banner warn")
+
+
+def not_shadowed_banner(report: Report) -> Markup:
+    """Routes never compared by design, each with why; listed apart from the blind ones."""
+    routes = report.not_shadowed
+    if not routes:
+        return Markup("")
+    items = join(tag("li", join([tag("code", r.route), ": ", r.why_not_shadowed])) for r in routes)
+    judged = "" if report.requested else " (the cutover gate does not judge them unless named with --route)"
+    text = join([f"Not shadowed by design{judged}:", tag("ul", items)])
+    return tag("div", text, class_="banner info not-shadowed")
 
 
 def _examples(route: RouteReport, config: Config | None) -> Markup:
@@ -71,8 +92,10 @@ def render_html(report: Report, config: Config | None = None) -> str:
         kept = any(signature.signature in route.examples for route in report.routes)
         return f"#{example_anchor(signature.signature)}" if kept else None
 
-    sections: list[object] = [banner(report), _not_covered(report), tag("h2", "Routes")]
-    sections.append(summary_table(report, lambda name: f"#{anchors[name]}"))
+    sections: list[object] = [banner(report), not_covered_banner(report), not_shadowed_banner(report)]
+    sections += [tag("h2", "Routes"), summary_table(report, lambda name: f"#{anchors[name]}")]
+    if report.audit:
+        sections += [tag("h2", "Mode changes"), audit_table(report.audit, lambda name: f"#{anchors[name]}")]
     for route in report.routes:
         heading = tag("h2", join([route.route, " "]), id=anchors[route.route])
         sections += [heading, route_sections(route, report, example_href)]

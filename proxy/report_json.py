@@ -14,7 +14,13 @@ JSON interface (fields are only ever added)::
                                  "first_seen", "last_seen", "example_id": newest example's id | null}],
                  "latency": {"legacy": {"count", "mean_ms", "p95_ms", "p95_estimate_ms"}, "candidate": {…}},
                  "first_seen", "last_seen", "configured": bool, "covered": bool,
-                 "readiness": {"verdict": "READY" | "NOT_READY" | "NO_DATA",
+                 "mode": "legacy" | "shadow" | "candidate_primary" | "candidate" | null,
+                 "mode_source": "store" | "config" | "automatic" | "unknown",
+                 "configured_mode": str | null, "mode_since": ISO-8601 | null, "mode_actor": str | null,
+                 "serving": {"served", "candidate_failures", "fallbacks", "candidate_failure_rate",
+                             "rollbacks", "automatic_rollbacks"},
+                 "audit": [audit entries of this route, as below],
+                 "readiness": {"verdict": "READY" | "NOT_READY" | "NO_DATA" | "NOT_SHADOWED",
                                "reasons": [{"code", "message", "actual", "limit"}],  # every failing criterion
                                "warnings": [same shape], "window": "7d", "window_seconds", "min_samples",
                                "max_divergence_rate", "max_candidate_error_rate", "max_latency_ratio",
@@ -26,13 +32,31 @@ JSON interface (fields are only ever added)::
                  "series": [{"start", "compared", "diverged", "candidate_errors", "divergence_rate",
                              "legacy_p95_ms", "candidate_p95_ms"}],  # oldest first, series_bucket_seconds
                  "dead_rules": [{"rule", "reason", "compared"}]}],
-     "not_covered": [route names], "all_ready": bool, "series_bucket_seconds": int}
+     "not_covered": [route names], "all_ready": bool, "series_bucket_seconds": int,
+     "not_shadowed": [{"route", "reason"}], "judged": [route names],
+     "audit": [{"id", "at": ISO-8601, "route", "from_mode", "to_mode", "actor", "reason", "instance_id",
+                "details": {numbers behind an automatic decision}}]}  # oldest first
 
 Counts, differences, signatures and series cover everything the store holds (its retention); `readiness`
 covers the route's trailing cutover window (proxy/readiness.py defines every field). `p95_ms` is the upper
 bound of the histogram bucket holding p95, `p95_estimate_ms` the interpolated estimate readiness uses. A
 route is *not covered* when it is configured but made no comparison in its window (verdict NO_DATA). A
 configured rule is *dead* when it never acted while its route made `dead_rule_after` comparisons or more.
+
+Modes: `mode` is the route's current mode: the live mode in the store when anyone switched it (`mode_source`
+"store", with `mode_since` and `mode_actor`), else the configured one ("config"); a route that is not
+configured runs shadow ("automatic"); without a config and a switch it is unknown (null). `audit` lists
+every mode change (manual, reload, automatic) over the report's period, oldest first, at the top level for
+every listed route and per route for that route. `serving` counts what happened while the candidate answered
+clients (candidate_primary, candidate), over the period, all replicas: `served` requests, `candidate_failures`
+among them (transport error, timeout or 5xx), `fallbacks` (failures answered with legacy's response), and
+`rollbacks` (mode changes toward legacy, by anyone; `automatic_rollbacks` by the automatic rollback).
+
+A route is *not shadowed* (verdict NOT_SHADOWED, one reason with code `not_shadowed` saying why) when its
+mode or settings never compare it: mode legacy or candidate, writes only without mirror_writes, or
+sample_rate 0; it is never *not covered*. `judged` names the routes the cutover gate judges (every route
+named with --route, else every route but the not shadowed ones); `all_ready` is true when at least one route
+is judged and every judged route is READY (`report --check` exits 0 exactly then).
 """
 
 from __future__ import annotations
@@ -42,8 +66,9 @@ from typing import Any
 
 from config.cutover_section import format_duration
 from proxy.readiness import Readiness, Reason, histogram_quantile
-from proxy.report import Report, RouteReport
+from proxy.report import Report, RouteReport, Serving
 from proxy.store.base import COUNTER_COLUMNS, Latency, PathTotal, RouteBucket, SignatureTotal
+from proxy.store.cutover import AuditEntry
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -130,6 +155,44 @@ def _point_json(b: RouteBucket) -> dict[str, Any]:
     }
 
 
+def audit_entry_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "route": entry.route,
+        "from_mode": entry.from_mode,
+        "to_mode": entry.to_mode,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "instance_id": entry.instance_id,
+        "details": dict(entry.details),
+    }
+
+
+def _serving_json(s: Serving) -> dict[str, Any]:
+    return {
+        "served": s.served,
+        "candidate_failures": s.candidate_failures,
+        "fallbacks": s.fallbacks,
+        "candidate_failure_rate": s.failure_rate,
+        "rollbacks": s.rollbacks,
+        "automatic_rollbacks": s.automatic_rollbacks,
+    }
+
+
+def _mode_json(route: RouteReport) -> dict[str, Any]:
+    mode = route.mode
+    return {
+        "mode": mode.current,
+        "mode_source": mode.source,
+        "configured_mode": mode.configured,
+        "mode_since": iso(mode.since),
+        "mode_actor": mode.actor,
+        "serving": _serving_json(route.serving),
+        "audit": [audit_entry_json(entry) for entry in route.audit],
+    }
+
+
 def route_json(route: RouteReport, now: float) -> dict[str, Any]:
     return {
         "route": route.route,
@@ -144,6 +207,7 @@ def route_json(route: RouteReport, now: float) -> dict[str, Any]:
         "last_seen": iso(route.last_minute + 60 if route.last_minute is not None else None),
         "configured": route.configured,
         "covered": route.covered,
+        **_mode_json(route),
         "readiness": readiness_json(route.readiness, now) if route.readiness else None,
         "series": [_point_json(b) for b in route.series],
         "dead_rules": [
@@ -170,4 +234,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "not_covered": list(report.not_covered),
         "all_ready": report.all_ready,
         "series_bucket_seconds": report.series_bucket,
+        "not_shadowed": [{"route": r.route, "reason": r.why_not_shadowed} for r in report.not_shadowed],
+        "judged": [route.route for route in report.gated],
+        "audit": [audit_entry_json(entry) for entry in report.audit],
     }

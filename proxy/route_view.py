@@ -1,4 +1,5 @@
-"""A route's report as HTML sections (readiness, charts, signatures, paths, rules, latency), for both pages.
+"""A route's report as HTML sections (readiness, mode and its changes, candidate serving, charts, signatures,
+paths, rules, latency), for both pages.
 
 The HTML report links examples to anchors in the same file; the dashboard links them to its example pages:
 callers pass `example_href` and `route_href`.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proxy.charts import Line, line_chart
+from proxy.charts import Line, Mark, line_chart
 from proxy.htmlkit import (
     DASH,
     Markup,
@@ -17,18 +18,22 @@ from proxy.htmlkit import (
     join,
     link,
     milliseconds,
+    mode_tag,
     number,
     percent,
     stat,
     table,
     tag,
 )
-from proxy.readiness import Readiness, Reason, histogram_quantile
-from proxy.report import Report, RouteReport
+from proxy.readiness import Readiness, ReadinessVerdict, Reason, histogram_quantile
+from proxy.report import MODE_SOURCES, Report, RouteReport, Serving
+from proxy.report_json import iso
 from proxy.store.base import PathTotal, SignatureTotal
+from proxy.store.cutover import AuditEntry
 
 ExampleHref = Callable[[SignatureTotal], str | None]
 RouteHref = Callable[[str], str]
+BR = Markup("<br>")  # tag("br") would close it, and browsers read `</br>` as a second line break
 NUMERIC_COUNTS = ("compared", "matched", "diverged", "candidate_errors", "legacy_errors", "noise", "ignored")
 
 
@@ -72,8 +77,62 @@ def readiness_block(r: Readiness | None) -> Markup:
         parts.append(_reasons(r.reasons, "reasons"))
     if r.warnings:
         parts.append(_reasons(r.warnings, "reasons warnings"))
-    parts.append(tag("div", join(stats), class_="stats"))
+    if r.compared or r.verdict is not ReadinessVerdict.NOT_SHADOWED:
+        parts.append(tag("div", join(stats), class_="stats"))
     return tag("div", join(parts), class_="readiness")
+
+
+def mode_line(route: RouteReport) -> Markup:
+    """The current mode and where it comes from (a live switch: by whom and when)."""
+    mode = route.mode
+    parts: list[object] = ["mode ", mode_tag(mode.current), " \u00b7 "]
+    if mode.source == "store":
+        parts.append(f"switched live by {mode.actor or 'unknown'} at {iso(mode.since)}")
+        if mode.configured and mode.configured != mode.current:
+            parts.append(f" (the config names {mode.configured})")
+    else:
+        parts.append(MODE_SOURCES.get(mode.source, mode.source))
+    return tag("p", join(parts), class_="mode-line")
+
+
+def _details(entry: AuditEntry) -> Markup:
+    if not entry.details:
+        return Markup("")
+    numbers = ", ".join(f"{key} {value}" for key, value in sorted(entry.details.items()))
+    return join([BR, tag("span", numbers, class_="details muted")])
+
+
+def audit_table(entries: tuple[AuditEntry, ...], route_href: RouteHref | None = None) -> Markup:
+    """Mode changes as listed (time, from, to, actor, reason and the numbers behind an automatic one)."""
+    if not entries:
+        return tag("p", "no mode change recorded", class_="muted")
+    headers = ("time", *(("route",) if route_href else ()), "from", "to", "actor", "reason")
+    rows = []
+    for e in entries:
+        route = (link(route_href(e.route), e.route),) if route_href else ()
+        reason = join([e.reason, _details(e)])
+        rows.append((iso(e.at), *route, mode_tag(e.from_mode), mode_tag(e.to_mode), e.actor, reason))
+    return table(headers, rows, class_="audit")
+
+
+def serving_block(serving: Serving) -> Markup:
+    """What the candidate did while it answered clients, and how often the route was moved back."""
+    failures = f"{number(serving.candidate_failures)} ({percent(serving.failure_rate)})"
+    rollbacks = f"{number(serving.rollbacks)} ({number(serving.automatic_rollbacks)} automatic)"
+    stats = [
+        stat("served by the candidate", number(serving.served)),
+        stat("candidate failures", failures),
+        stat("fallbacks to legacy", number(serving.fallbacks)),
+        stat("rollbacks", rollbacks),
+    ]
+    return tag("div", tag("div", join(stats), class_="stats"), class_="card serving")
+
+
+def mode_marks(route: RouteReport) -> tuple[Mark, ...]:
+    return tuple(
+        Mark(e.at, e.to_mode.replace("_", " "), f"{iso(e.at)} {e.from_mode} \u2192 {e.to_mode} by {e.actor}")
+        for e in route.audit
+    )
 
 
 def charts_block(route: RouteReport, bucket: int) -> Markup:
@@ -100,6 +159,7 @@ def charts_block(route: RouteReport, bucket: int) -> Markup:
         start=start,
         end=end,
         y_format=lambda v: f"{v:g}%",
+        marks=mode_marks(route),
     )
     latency = line_chart(
         [
@@ -110,6 +170,7 @@ def charts_block(route: RouteReport, bucket: int) -> Markup:
         start=start,
         end=end,
         y_format=lambda v: f"{v:g} ms",
+        marks=mode_marks(route),
     )
     figures = [
         tag("figure", join([tag("figcaption", "Divergence rate over time"), rates]), class_="chart"),
@@ -123,7 +184,7 @@ def signatures_block(route: RouteReport, example_href: ExampleHref, label: str =
         return tag("p", "no divergence recorded", class_="muted")
     rows = []
     for s in route.signatures:
-        paths = join(join([tag("code", p), f" ({k})", tag("br", "")]) for p, k in s.paths)
+        paths = join(join([tag("code", p), f" ({k})", BR]) for p, k in s.paths)
         href = example_href(s)
         example = link(href, label) if href else tag("span", "none kept", class_="muted")
         rows.append((tag("code", s.signature), paths, number(s.count), number(s.examples), example))
@@ -180,12 +241,16 @@ def route_sections(
     route: RouteReport, report: Report, example_href: ExampleHref, label: str = "example"
 ) -> Markup:
     """Everything about one route, in reading order."""
-    readiness = tag("div", readiness_block(route.readiness), class_="card")
+    readiness = tag("div", join([mode_line(route), readiness_block(route.readiness)]), class_="card")
+    modes: list[object] = [readiness]
+    if route.serving.active:
+        modes += [tag("h3", "Candidate serving"), serving_block(route.serving)]
+    modes += [tag("h3", "Mode changes"), audit_table(route.audit)]
     if not route.covered:
-        return join([readiness, tag("p", "no traffic recorded for this route", class_="muted")])
+        return join([*modes, tag("p", "no traffic recorded for this route", class_="muted")])
     return join(
         [
-            readiness,
+            *modes,
             charts_block(route, report.series_bucket),
             tag("h3", "Top divergence signatures"),
             signatures_block(route, example_href, label),
@@ -213,6 +278,7 @@ def summary_table(report: Report, route_href: RouteHref) -> Markup:
             (
                 link(route_href(route.route), route.route),
                 badge(route.verdict.value),
+                mode_tag(route.mode.current),
                 number(r.compared if r else 0),
                 number(r.unexplained if r else 0),
                 since_text(r) if r else DASH,
@@ -223,10 +289,11 @@ def summary_table(report: Report, route_href: RouteHref) -> Markup:
     headers = (
         "route",
         "verdict",
+        "mode",
         "comparisons in window",
         "unexplained",
         "last divergence",
         "window met",
         "why",
     )
-    return table(headers, rows, numeric=frozenset({2, 3}), class_="summary")
+    return table(headers, rows, numeric=frozenset({3, 4}), class_="summary")

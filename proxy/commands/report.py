@@ -1,8 +1,15 @@
 """`shadow-proxy report`: read a store (every replica's rows), print md, json or html, and gate with --check.
 
-Exit codes: 0 done (with --check: every selected route is READY over its cutover window); 1 the check failed
-(a route NOT_READY or without data, or no route at all); 2 the store could not be read (bad URL,
-unreachable, missing, or not a shadow-proxy store) or the output could not be written.
+Exit codes: 0 done (with --check: every judged route is READY over its cutover window); 1 the check failed;
+2 the store could not be read (bad URL, unreachable, missing, or not a shadow-proxy store) or the output
+could not be written.
+
+--check judges every selected route (every route in the store or the config, or exactly those named with
+--route) except, when no --route is given, the routes not shadowed by design (NOT_SHADOWED: mode legacy or
+candidate, writes only without mirror_writes, sample_rate 0), which are listed but never fail the gate.
+It fails (1) when a judged route is NOT_READY, NO_DATA (not covered: it should be compared and was not), or
+NOT_SHADOWED (named with --route: a route asked for must be judged), and when no route is judged at all (an
+empty store and config, or every route not shadowed by design): a gate that judged nothing passes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 from config.model import Config
 from proxy.htmlkit import duration
 from proxy.readiness import ReadinessVerdict
-from proxy.report import Report, RouteReport, build_report
+from proxy.report import MODE_SOURCES, Report, RouteReport, build_report
 from proxy.report_html import render_html
 from proxy.report_json import iso, report_json
 from proxy.route_view import eta_text, since_text
@@ -97,23 +104,31 @@ def failures(route: RouteReport) -> list[str]:
     if readiness is None or readiness.verdict is ReadinessVerdict.NO_DATA:
         window = duration(readiness.settings.window) if readiness else "window"
         return [f"not covered: no comparisons in the last {window}"]
+    if readiness.verdict is ReadinessVerdict.NOT_SHADOWED:
+        return [f"not shadowed by design: {route.why_not_shadowed}"]
     return [f"{reason.code}: {reason.message}" for reason in readiness.reasons]
 
 
 def check_exit(report: Report) -> int:
+    """The cutover gate over `report.gated` (see the module docstring); says why on stderr."""
+    judged = report.gated
+    names = {route.route for route in judged}
+    skipped = [route.route for route in report.routes if route.route not in names]
+    aside = f"; not judged, not shadowed by design: {', '.join(skipped)}" if skipped else ""
     if not report.routes:
         print("check: FAIL: no routes in the store", file=sys.stderr)
         return EXIT_FAIL
-    failed = {route.route: failures(route) for route in report.routes if failures(route)}
-    if failed:
-        detail = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in failed.items())
-        print(
-            f"check: FAIL ({len(failed)} of {len(report.routes)} routes not ready): {detail}", file=sys.stderr
-        )
+    if not report.gated:
+        print(f"check: FAIL: no compared route to judge{aside}", file=sys.stderr)
         return EXIT_FAIL
-    compared = sum(route.readiness.compared for route in report.routes if route.readiness)
+    failed = {route.route: failures(route) for route in judged if failures(route)}
+    if failed:
+        detail = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in failed.items()) + aside
+        print(f"check: FAIL ({len(failed)} of {len(judged)} routes not ready): {detail}", file=sys.stderr)
+        return EXIT_FAIL
+    compared = sum(route.readiness.compared for route in judged if route.readiness)
     print(
-        f"check: PASS ({len(report.routes)} routes READY, {compared} comparisons in their windows)",
+        f"check: PASS ({len(judged)} routes READY, {compared} comparisons in their windows{aside})",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -141,15 +156,20 @@ def render_markdown(report: Report, config: Config | None = None) -> str:
         "",
         "| Route | "
         + " | ".join(c.replace("_", " ").capitalize() for c in TABLE_COLUMNS)
-        + " | Divergence | Readiness |",
-        "|---|" + "---:|" * (len(TABLE_COLUMNS) + 1) + "---|",
+        + " | Divergence | Readiness | Mode |",
+        "|---|" + "---:|" * (len(TABLE_COLUMNS) + 1) + "---|---|",
     ]
     for route in report.routes:
         counts = " | ".join(str(route.count(c)) for c in TABLE_COLUMNS)
-        lines.append(f"| {_cell(route.route)} | {counts} | {_rate(route)} | {route.verdict.value} |")
+        mode = route.mode.current or "-"
+        lines.append(f"| {_cell(route.route)} | {counts} | {_rate(route)} | {route.verdict.value} | {mode} |")
     if report.not_covered:
         names = ", ".join(f"`{_cell(name)}`" for name in report.not_covered)
         lines += ["", f"**Not covered** (configured, no comparison in the cutover window): {names}."]
+    if report.not_shadowed:
+        judged = "" if report.requested else " (not judged by --check unless named with --route)"
+        lines += ["", f"**Not shadowed by design**{judged}:", ""]
+        lines += [f"- `{_cell(r.route)}`: {_cell(r.why_not_shadowed)}" for r in report.not_shadowed]
     for route in report.routes:
         lines += ["", *_route_markdown(route)]
     return "\n".join(lines) + "\n"
@@ -159,6 +179,11 @@ def _readiness_markdown(route: RouteReport) -> list[str]:
     r = route.readiness
     if r is None:
         return []
+    if not route.shadowed:
+        why = _cell(route.why_not_shadowed)
+        window = duration(r.settings.window)
+        recorded = f" {r.compared} comparisons in the last {window}." if r.compared else ""
+        return [f"**{r.verdict.value}** (not compared by design): {why}.{recorded}", ""]
     lines = [
         f"**{r.verdict.value}** over the last {duration(r.settings.window)}: {r.compared} comparisons "
         f"(min {r.settings.min_samples}), {r.unexplained} unexplained divergences, "
@@ -169,10 +194,42 @@ def _readiness_markdown(route: RouteReport) -> list[str]:
     return [*lines, ""]
 
 
+def _mode_markdown(route: RouteReport) -> list[str]:
+    mode = route.mode
+    source = MODE_SOURCES.get(mode.source, mode.source)
+    if mode.source == "store":
+        source = f"switched live by {mode.actor or 'unknown'} at {iso(mode.since)}"
+        if mode.configured and mode.configured != mode.current:
+            source += f"; the config names {mode.configured}"
+    lines = [f"Mode: `{mode.current or 'unknown'}` ({_cell(source)}).", ""]
+    serving = route.serving
+    if serving.active:
+        lines += [
+            f"Candidate serving: {serving.served} requests served by the candidate, "
+            f"{serving.candidate_failures} failed ({_percent(serving.failure_rate)}), "
+            f"{serving.fallbacks} answered by legacy instead (fallback); "
+            f"rollbacks: {serving.rollbacks} ({serving.automatic_rollbacks} automatic).",
+            "",
+        ]
+    if route.audit:
+        lines += ["| Mode changed | From | To | Actor | Reason |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {iso(e.at)} | {e.from_mode} | {e.to_mode} | {_cell(e.actor)} | {_cell(e.reason)} |"
+            for e in route.audit
+        ]
+        lines.append("")
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.1%}" if value is not None else "-"
+
+
 def _route_markdown(route: RouteReport) -> list[str]:
-    lines = [f"## {route.route}", "", *_readiness_markdown(route)]
+    lines = [f"## {route.route}", "", *_readiness_markdown(route), *_mode_markdown(route)]
     if not route.covered:
-        return [*lines, "Not covered: no traffic recorded for this route."]
+        blind = "Not covered: no" if route.shadowed else "No"
+        return [*lines, f"{blind} traffic recorded for this route."]
     lines.append(
         f"{route.count('diverged')} of {route.count('compared')} comparisons diverged ({_rate(route)})."
     )
