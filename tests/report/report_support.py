@@ -28,6 +28,7 @@ from proxy.store.base import (
     hour_of,
     minute_of,
 )
+from proxy.store.cutover import CutoverCount, ModeRequest
 from proxy.store.examples import signature_hash
 
 PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -125,6 +126,8 @@ async def write_histories(url: str, *histories: History) -> None:
         await store.close()
 
 
+ModeChange = tuple[float, str, str, str, str, dict[str, Any]]  # ago, from, to, actor, reason, details
+
 # --- A small, realistic store: the HTML report and the dashboard are checked on it. ---------------------
 
 DEMO_CONFIG: dict[str, Any] = {
@@ -135,14 +138,31 @@ DEMO_CONFIG: dict[str, Any] = {
         {
             "name": "GET /search",
             "path": "/search",
+            "fallback": "legacy",
             "compare": [
                 {"op": "ignore", "paths": ["$.took_ms"], "reason": "timing differs by design"},
                 {"op": "ignore", "paths": ["$.debug"], "reason": "legacy once had a debug block"},
             ],
         },
         {"name": "GET /health", "path": "/health", "cutover": {"min_samples": 10}},
+        {"name": "POST /orders", "path": "/orders", "methods": ["POST"]},  # writes, not mirrored
+        {"name": "GET /export", "path": "/export", "mode": "legacy"},
     ],
 }
+# GET /search's live mode: alice hands it to the candidate, the automatic rollback takes it back, she retries.
+MODE_CHANGES: tuple[ModeChange, ...] = (
+    (5 * HOUR, "shadow", "candidate_primary", "alice", "pilot: the candidate serves search", {}),
+    (
+        4 * HOUR,
+        "candidate_primary",
+        "shadow",
+        "auto-rollback",
+        "candidate error rate 8.0% (4 of 50) over 5m exceeds 5.0%",
+        {"candidate_failures": 4, "served": 50},
+    ),
+    (2 * HOUR, "shadow", "candidate_primary", "alice", "timeouts fixed (INC-42); retry", {}),
+)
+SEARCH_SERVING = {"served": 120, "candidate_failures": 6, "fallbacks": 5}
 LEGACY_SEARCH = {"took_ms": 12, "hits": [{"id": "a1", "score": 0.93, "title": "Desk <lamp>"}], "total": 1}
 CANDIDATE_SEARCH = {"took_ms": 31, "hits": [{"id": "a1", "score": 0.91, "title": "Desk <lamp>"}], "total": 1}
 
@@ -163,7 +183,8 @@ def _search_exchange(config: Config, at: float, n: int) -> Exchange:
 
 
 async def seed_demo(url: str) -> Config:
-    """Items: a clean week (READY). Search: real divergences with examples (NOT_READY). Health: silent."""
+    """Items: a clean week (READY). Search: real divergences with examples (NOT_READY), in candidate_primary
+    since a rollback and a retry. Health: silent (not covered). Orders, export: not shadowed by design."""
     config = demo_config()
     history = History()
     for hour in range(1, 49):
@@ -175,4 +196,31 @@ async def seed_demo(url: str) -> Config:
     for n in range(6):
         recorder.record(_search_exchange(config, NOW - (n + 1) * 600, n))
     await recorder.close()
+    await switch_modes(url, "GET /search", MODE_CHANGES)
+    await add_serving(url, "GET /search", 3 * HOUR, SEARCH_SERVING)
     return config
+
+
+async def switch_modes(
+    url: str, route: str, changes: Iterable[ModeChange], configured: str = "shadow"
+) -> None:
+    """Write mode changes through the store's compare-and-set, as the proxy does (each one audited)."""
+    store = open_store(url, create=False)
+    try:
+        for ago, before, after, actor, reason, details in changes:
+            request = ModeRequest(
+                route, after, actor, reason, "replica-a", NOW - ago, before, configured, before, details
+            )
+            result = await store.set_mode(request)
+            assert result.changed, (route, before, after)
+    finally:
+        await store.close()
+
+
+async def add_serving(url: str, route: str, ago: float, counts: dict[str, int]) -> None:
+    """Client-path counters (served, candidate_failures, fallbacks) in the minute `ago` seconds back."""
+    store = open_store(url, create=False)
+    try:
+        await store.add_cutover_counts([CutoverCount(route, minute_of(NOW - ago), counts)], "replica-a")
+    finally:
+        await store.close()

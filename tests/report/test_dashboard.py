@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -129,6 +130,30 @@ async def test_drill_down_pages_and_missing_things(demo: Config, aiohttp_client:
         assert (await client.get(missing)).status == 404, missing
     report = await (await client.get("/api/report")).json()
     assert report["not_covered"] == ["GET /health"] and report["generated_at"] == "2023-11-18T04:00:00Z"
+
+
+async def test_modes_and_their_changes_on_the_index_and_the_route_page(
+    demo: Config, aiohttp_client: Client
+) -> None:
+    client = await aiohttp_client(admin_app(demo))
+    index = await (await client.get("/")).text()
+    latest = index[index.index("<h2>Latest mode changes</h2>") :]
+    assert re.findall(r"<tr><td>([^<]+)</td>", latest) == [  # newest first
+        "2023-11-18T02:00:00Z",
+        "2023-11-18T00:00:00Z",
+        "2023-11-17T23:00:00Z",
+    ]
+    assert '<span class="badge NOT_SHADOWED">NOT SHADOWED</span>' in index
+    assert "Not shadowed by design (the cutover gate does not judge them unless named with --route):" in index
+    route = await (await client.get(route_href("GET /search"))).text()
+    assert "switched live by alice at 2023-11-18T02:00:00Z (the config names shadow)" in route
+    audit = route[route.index('<table class="audit">') :]
+    assert audit.index("pilot: the candidate serves search") < audit.index("timeouts fixed (INC-42); retry")
+    assert '<div class="label">served by the candidate</div><div class="value">120</div>' in route
+    orders = await (await client.get(route_href("POST /orders"))).text()
+    assert "writes only (POST) and mirror_writes is off" in orders and "no mode change recorded" in orders
+    report = await (await client.get("/api/report")).json()
+    assert [e["to_mode"] for e in report["audit"]] == ["candidate_primary", "shadow", "candidate_primary"]
 
 
 async def test_an_unreadable_store_is_a_503_page_and_is_never_created(

@@ -1,5 +1,6 @@
-"""The dashboard in a real headless Chromium (selenium + chromedriver): log in, read the verdicts, click
-through a route and a signature to one example, and see both sides' changed values highlighted.
+"""The dashboard in a real headless Chromium (selenium + chromedriver): log in, read the verdicts and the
+routes not shadowed by design, click through a route (its live mode and mode changes) and a signature to
+one example, and see both sides' changed values highlighted.
 
 Needs Debian's `chromium` and `chromium-driver` and the `selenium` package. Without them the test is
 skipped with the reason, except under CI (CI set), where it fails: the dashboard must be checked there.
@@ -100,10 +101,19 @@ def click_through(driver: Any, base: str) -> dict[str, Any]:
     seen["routes"] = texts("table.summary tbody td:first-child")
     seen["verdicts"] = texts("table.summary tbody .badge")
     seen["banner"] = texts(".banner.fail")
-    driver.find_element(By.LINK_TEXT, "GET /search").click()
+    seen["modes"] = texts("table.summary tbody .mode")
+    seen["not_shadowed"] = texts(".banner.not-shadowed li")
+    driver.find_element(By.CSS_SELECTOR, "table.summary").find_element(By.LINK_TEXT, "GET /search").click()
     arrive(".readiness")
     seen["route_heading"] = texts("main h2")[0]
     seen["reasons"] = texts(".readiness ul.reasons li")
+    seen["mode_line"] = texts(".card .mode-line")
+    seen["mode_changes"] = [
+        [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td")]
+        for row in driver.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
+    ]
+    seen["serving"] = texts(".serving .stat")
+    seen["marks"] = len(driver.find_elements(By.CSS_SELECTOR, "svg.chart line.mark"))
     seen["charts"] = len(driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline"))
     driver.find_element(By.LINK_TEXT, "examples").click()
     arrive("a[href^='/example?']")
@@ -134,10 +144,31 @@ async def test_dashboard_in_headless_chromium(sqlite_url: str, browser: Any) -> 
         await server.close()
 
     assert "/login?next=" in seen["login_url"]
-    assert seen["routes"] == ["GET /health", "GET /items/{id}", "GET /search"]
-    assert seen["verdicts"] == ["NO DATA", "READY", "NOT READY"]
-    assert seen["banner"] == ["Not ready for cutover: 1 of 3 routes NOT READY, 1 without data."]
+    assert seen["routes"] == ["GET /export", "GET /health", "GET /items/{id}", "GET /search", "POST /orders"]
+    assert seen["verdicts"] == ["NOT SHADOWED", "NO DATA", "READY", "NOT READY", "NOT SHADOWED"]
+    assert seen["modes"] == ["legacy", "shadow", "shadow", "candidate primary", "shadow"]
+    assert seen["banner"] == [
+        "Not ready for cutover: 1 of 5 routes NOT READY, 1 without data, 2 not shadowed by design."
+    ]
+    assert seen["not_shadowed"] == [
+        "GET /export: mode legacy: legacy serves alone, nothing is sent to the candidate",
+        "POST /orders: writes only (POST) and mirror_writes is off: writes are never sent to the candidate",
+    ]
     assert seen["route_heading"] == "GET /search"
+    assert seen["mode_line"] == [
+        "mode candidate primary · switched live by alice at 2023-11-18T02:00:00Z (the config names shadow)"
+    ]
+    assert [row[:4] for row in seen["mode_changes"]] == [
+        ["2023-11-17T23:00:00Z", "shadow", "candidate primary", "alice"],
+        ["2023-11-18T00:00:00Z", "candidate primary", "shadow", "auto-rollback"],
+        ["2023-11-18T02:00:00Z", "shadow", "candidate primary", "alice"],
+    ]
+    assert seen["mode_changes"][1][4].splitlines() == [
+        "candidate error rate 8.0% (4 of 50) over 5m exceeds 5.0%",
+        "candidate_failures 4, served 50",
+    ]
+    assert seen["serving"][1].splitlines() == ["CANDIDATE FAILURES", "6 (5.00%)"]  # labels are uppercased
+    assert seen["marks"] == 6
     assert seen["reasons"][0] == "too_few_samples 486 comparisons in the last 7d, 1,000 needed"
     assert [r.split()[0] for r in seen["reasons"]] == ["too_few_samples", "divergence", "latency"]
     assert seen["charts"] >= 4  # two lines in each of two charts

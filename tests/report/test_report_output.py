@@ -14,6 +14,7 @@ from config.model import Config
 from proxy.commands.report import run_report
 
 SEARCH, ITEMS, HEALTH = "GET /search", "GET /items/{id}", "GET /health"
+ORDERS, EXPORT = "POST /orders", "GET /export"  # not shadowed by design: writes only, mode legacy
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ def test_json_carries_readiness_per_route_and_the_blind_routes(
     code, text = render(sqlite_url, demo, "json", tmp_path)
     body, routes = json.loads(text), routes_of(text)
     assert code == 0 and body["not_covered"] == [HEALTH] and body["all_ready"] is False
+    assert [r["route"] for r in body["not_shadowed"]] == [EXPORT, ORDERS]
+    assert body["judged"] == [HEALTH, ITEMS, SEARCH] and len(body["audit"]) == 3
     assert [routes[name]["readiness"]["verdict"] for name in (HEALTH, ITEMS, SEARCH)] == [
         "NO_DATA",
         "READY",
@@ -83,7 +86,7 @@ def test_html_is_one_self_contained_page_with_charts_and_linked_examples(
     assert code == 0
     for outside in ("<script", "http", "src=", "url(", "@import", "<link"):
         assert outside not in page, outside  # nothing is fetched, nothing runs
-    assert "Not ready for cutover: 1 of 3 routes NOT READY, 1 without data." in page
+    assert "Not ready for cutover: 1 of 5 routes NOT READY, 1 without data, 2 not shadowed by design." in page
     assert '<span class="badge NOT_READY">NOT READY</span>' in page
     assert (
         page.count('<svg class="chart"') == 4 and "<polyline" in page
@@ -98,17 +101,68 @@ def test_html_is_one_self_contained_page_with_charts_and_linked_examples(
     assert "took_ms" not in normalized  # the route's ignore rule ran on the stored example
 
 
+def test_html_shows_modes_their_changes_and_candidate_serving(
+    demo: Config, sqlite_url: str, tmp_path: Path
+) -> None:
+    page = render(sqlite_url, demo, "html", tmp_path)[1]
+    changes = page[page.index("<h2>Mode changes</h2>") : page.index('<h2 id="route-1">')]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td><a href=\"#route-\d\">GET /search</a>", changes)
+    assert rows == ["2023-11-17T23:00:00Z", "2023-11-18T00:00:00Z", "2023-11-18T02:00:00Z"]
+    assert "candidate_failures 4, served 50" in changes  # the numbers behind the automatic rollback
+    search = page[page.index('<h2 id="route-4">') : page.index('<h2 id="route-5">')]
+    assert (
+        '<span class="mode candidate_primary">candidate primary</span> \u00b7 switched live by alice'
+        in search
+    )
+    assert '<div class="label">fallbacks to legacy</div><div class="value">5</div>' in search
+    assert '<div class="label">rollbacks</div><div class="value">1 (1 automatic)</div>' in search
+    assert search.count('<line class="mark"') == 6  # three changes on each of the two charts
+    items = page[page.index('<h2 id="route-3">') : page.index('<h2 id="route-4">')]
+    assert "Candidate serving" not in items and "no mode change recorded" in items
+    listed = page[page.index("Not shadowed by design") :]
+    listed = listed[: listed.index("</div>")]
+    assert (
+        "<code>GET /export</code>: mode legacy" in listed
+        and "<code>POST /orders</code>: writes only" in listed
+    )
+    assert "GET /health" not in listed
+
+
 def test_markdown_states_the_verdicts_and_reasons(demo: Config, sqlite_url: str, tmp_path: Path) -> None:
     text = render(sqlite_url, demo, "md", tmp_path)[1]
     assert "| GET /search | 486 | 480 | 6 | 0 | 0 | 0 | 0 | 1.2% | NOT_READY |" in text
     assert "**Not covered** (configured, no comparison in the cutover window): `GET /health`." in text
     assert "- `divergence`: 6 unexplained divergences in 486 comparisons (1.23%, allowed 0%)" in text
     assert "Dead rules (never acted in 486 comparisons): `compare[1]:ignore`." in text
+    assert "| GET /search | 486 | 480 | 6 | 0 | 0 | 0 | 0 | 1.2% | NOT_READY | candidate_primary |" in text
+    assert "| POST /orders | 0 | 0 | 0 | 0 | 0 | 0 | 0 | - | NOT_SHADOWED | shadow |" in text
+    assert (
+        "Mode: `candidate_primary` (switched live by alice at 2023-11-18T02:00:00Z; the config names shadow)."
+        in text
+    )
+    assert (
+        "Candidate serving: 120 requests served by the candidate, 6 failed (5.0%), 5 answered by legacy "
+        "instead (fallback); rollbacks: 1 (1 automatic)." in text
+    )
+    assert (
+        "| 2023-11-18T00:00:00Z | candidate_primary | shadow | auto-rollback | "
+        "candidate error rate 8.0% (4 of 50) over 5m exceeds 5.0% |" in text
+    )
+    assert "- `GET /export`: mode legacy: legacy serves alone, nothing is sent to the candidate" in text
 
 
 @pytest.mark.parametrize(
     ("routes", "expected"),
-    [((ITEMS,), 0), ((SEARCH,), 1), ((HEALTH,), 1), ((ITEMS, SEARCH), 1), ((), 1), (("GET /nowhere",), 1)],
+    [
+        ((ITEMS,), 0),
+        ((SEARCH,), 1),
+        ((HEALTH,), 1),
+        ((ITEMS, SEARCH), 1),
+        ((), 1),
+        (("GET /nowhere",), 1),
+        ((ORDERS,), 1),  # named, so judged: a route not compared cannot be READY
+        ((ITEMS, EXPORT), 1),
+    ],
 )
 def test_check_exit_codes(
     demo: Config, sqlite_url: str, tmp_path: Path, routes: tuple[str, ...], expected: int

@@ -10,7 +10,7 @@ import pytest
 
 from comparators.spec import CompareSpec
 from config.loader import parse_config
-from proxy.charts import Line, line_chart, nice_ceiling
+from proxy.charts import Line, Mark, line_chart, nice_ceiling
 from proxy.diffview import (
     CONTEXT,
     body_lines,
@@ -120,6 +120,25 @@ def test_line_chart_draws_lines_with_gaps_and_says_when_empty() -> None:
     assert ">5.0</text>" in svg  # the axis top: the nice ceiling of 4
     empty = line_chart([Line("rate", "s-diverged", ((0.0, None),))], label="x", start=0, end=60, y_format=str)
     assert ">no data</text>" in empty
+
+
+def test_mode_changes_are_marked_on_a_chart_labels_never_overlapping() -> None:
+    points = ((0.0, 1.0), (3600.0, 2.0))
+    marks = [
+        Mark(1800.0, "candidate primary", "a <switch>"),
+        Mark(1810.0, "shadow", "a rollback ten seconds later"),  # too close: its label is left out
+        Mark(3000.0, "candidate", "far enough"),
+        Mark(9999.0, "legacy", "outside the chart"),
+    ]
+    svg = line_chart(
+        [Line("rate", "s-diverged", points)], label="x", start=0, end=3600, y_format=str, marks=marks
+    )
+    assert svg.count('<line class="mark"') == 3 and "outside the chart" not in svg
+    assert re.findall(r'<text[^>]*class="mark"[^>]*>([^<]+)</text>', svg) == [
+        "candidate primary",
+        "candidate",
+    ]
+    assert "<title>a &lt;switch&gt;</title>" in svg
 
 
 def test_html_kit_escapes_unless_markup() -> None:
