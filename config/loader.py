@@ -135,6 +135,12 @@ def _server(section: Section, overrides: dict[str, Any]) -> ServerSettings:
         legacy_timeout=section.number("legacy_timeout", d.legacy_timeout, 0.001),
         max_request_body=section.integer("max_request_body", d.max_request_body, 0),
         drain_timeout=section.number("drain_timeout", d.drain_timeout),
+        max_request_line=section.integer("max_request_line", d.max_request_line, 64),
+        max_header_size=section.integer("max_header_size", d.max_header_size, 64),
+        max_headers=section.integer("max_headers", d.max_headers, 1),
+        header_timeout=section.number("header_timeout", d.header_timeout, 0.001),
+        body_timeout=section.number("body_timeout", d.body_timeout, 0.001),
+        max_in_flight=section.integer("max_in_flight", d.max_in_flight, 0),
     )
     section.finish()
     return settings
@@ -151,6 +157,9 @@ def _shadow(section: Section) -> ShadowSettings:
         worker_threshold_bytes=section.integer("worker_threshold_bytes", d.worker_threshold_bytes, 0),
         drain_timeout=section.number("drain_timeout", d.drain_timeout),
         resample_legacy=section.number("resample_legacy", d.resample_legacy, 0.0, 1.0),
+        strip_credentials_for_candidate=section.boolean(
+            "strip_credentials_for_candidate", d.strip_credentials_for_candidate
+        ),
     )
     if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", settings.marker_header):
         section.error("marker_header", f"not a valid header name: {settings.marker_header!r}")

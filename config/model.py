@@ -44,8 +44,14 @@ class ServerSettings:
     preserve_host: bool = False
     legacy_connect_timeout: float = 5.0
     legacy_timeout: float = 60.0  # seconds between reads from legacy before a 504
-    max_request_body: int = 100 * 1024 * 1024
+    max_request_body: int = 100 * 1024 * 1024  # larger bodies: 413 (declared or, when chunked, counted)
     drain_timeout: float = 10.0  # SIGTERM: how long client requests may take to finish
+    max_request_line: int = 8190  # bytes of the request target; longer: 414
+    max_header_size: int = 8190  # bytes of one header field, name and value; larger: 431
+    max_headers: int = 128  # header fields per request; more: 431
+    header_timeout: float = 75.0  # seconds a connection may go without a complete request head, then closed
+    body_timeout: float = 60.0  # seconds a request body may go without sending a byte; then 408
+    max_in_flight: int = 1024  # client requests served at once; beyond: 503 (0: no bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,7 @@ class ShadowSettings:
     marker_header: str = "X-Shadow-Request"
     worker_threshold_bytes: int = 256 * 1024  # bodies above this are compared in a worker process
     drain_timeout: float = 5.0  # SIGTERM: deadline for shadow work in flight
+    strip_credentials_for_candidate: bool = False  # a request carrying credentials is not mirrored
     resample_legacy: float = 0.0  # without a secondary: share of safe requests sent to legacy a second time
 
 

@@ -2,7 +2,8 @@
 
     GET  /healthz                 200 while the event loop answers
     GET  /readyz                  200 serving, 503 starting or draining; says whether the store is degraded
-    GET  /stats                   counters per route, the shadow dispatcher, the candidate-serving counters
+    GET  /stats                   counters per route, the shadow dispatcher, the candidate-serving counters,
+                                  transport faults by route, side and kind, client requests in flight
     GET  /routes                  every configured route: live mode, since when, by whom, settings, readiness
     POST /routes/{name}/mode      {"mode": "...", "reason": "...", "actor": "..."}: switch, audited
     POST /reload                  reload the config file (as SIGHUP does); 400 with the errors if invalid
@@ -25,7 +26,7 @@ from aiohttp import web
 
 from config.model import Config, RouteRule
 from proxy.admin_auth import admin_auth_middleware, token_from_env
-from proxy.app import CONFIG, CUTOVER, DISPATCHER, RECORDER, STATE
+from proxy.app import CONFIG, CUTOVER, DISPATCHER, FORWARDER, RECORDER, STATE
 from proxy.autopilot import route_readiness
 from proxy.cutover import Cutover
 from proxy.dashboard import add_dashboard_routes
@@ -92,6 +93,11 @@ async def stats(request: web.Request) -> web.Response:
     dispatcher = proxy_app.get(DISPATCHER)
     body["shadow"] = dispatcher.stats() if dispatcher is not None else {}
     body["store_degraded"] = _store_degraded(proxy_app)
+    body["upstream_errors"] = proxy_app[TELEMETRY].metrics.upstream_errors()
+    forwarder = proxy_app.get(FORWARDER)
+    if forwarder is not None:
+        gate = forwarder.gate
+        body["client"] = {"in_flight": gate.active, "max_in_flight": gate.limit, "refused": gate.refused}
     cutover = proxy_app.get(CUTOVER)
     if cutover is not None:
         body["cutover"] = {"served": cutover.tally.snapshot(), "rollbacks": dict(cutover.pilot.rollbacks)}

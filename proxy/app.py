@@ -21,6 +21,7 @@ from aiohttp import web
 from config.model import Config
 from proxy.cutover import ConfigLoader, Cutover, CutoverTiming
 from proxy.forward import Forwarder, refuse_foreign_targets
+from proxy.limits import InFlight, handler_args
 from proxy.mirror_client import MirrorClient
 from proxy.plan import LivePlan, Shared, build_plan
 from proxy.records import Recorder
@@ -86,7 +87,7 @@ def build_app(
     `telemetry` defaults to the OTEL_* environment's (proxy.telemetry_env; TelemetryConfigError if invalid);
     the app shuts down whichever it holds on cleanup.
     """
-    app = web.Application(middlewares=[refuse_foreign_targets])
+    app = web.Application(middlewares=[refuse_foreign_targets], handler_args=handler_args(config.server))
     app[CONFIG] = config
     app[STATE] = ServingState()
     app[LIVE] = LivePlan()
@@ -175,7 +176,8 @@ async def _paths_context(app: web.Application) -> AsyncIterator[None]:
     app[CUTOVER] = cutover
     app[DISPATCHER] = dispatcher
     modes = ModeServer(relay, cutover.ids, cutover.tally)
-    app[FORWARDER] = Forwarder(live, relay, cutover.table, modes, telemetry)
+    gate = InFlight(config.server.max_in_flight)
+    app[FORWARDER] = Forwarder(live, relay, cutover.table, modes, telemetry, gate)
     cutover.run()
     try:
         yield

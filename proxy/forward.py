@@ -20,6 +20,7 @@ from yarl import URL
 from config.model import Mode
 from proxy.errors import refusal
 from proxy.headers import Header, forwarded_request_headers
+from proxy.limits import ClientBody, ClientBodyError, InFlight, overloaded, too_large
 from proxy.modes import ModeTable
 from proxy.plan import LivePlan, Plan
 from proxy.records import RequestInfo
@@ -62,10 +63,20 @@ class Forwarder:
     modes: ModeTable
     others: ModeServer
     telemetry: Telemetry
+    gate: InFlight = field(default_factory=lambda: InFlight(0))  # client requests in flight, bounded
     _serial: Iterator[int] = field(default_factory=itertools.count)
     _id_prefix: str = field(default_factory=lambda: secrets.token_hex(6))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        gate = self.gate
+        if not gate.enter():
+            return overloaded(gate.limit)
+        try:
+            return await self._handle(request)
+        finally:
+            gate.leave()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         plan = self.live.plan  # this request keeps this plan to the end, whatever a reload does
         target = request.raw_path
         if not target.startswith("/"):
@@ -74,27 +85,43 @@ class Forwarder:
         length = request.content_length
         limit = plan.config.server.max_request_body
         if length is not None and length > limit:
-            return refusal(413, "request_too_large", f"body over {limit} bytes")
+            return too_large(limit)
+        body: ClientBody | None = None
+        if request.body_exists:  # bounded: a chunked body's size, any body's pauses (proxy.limits)
+            body = ClientBody(request.content, None if length else limit, plan.config.server.body_timeout)
         forwarded = forwarded_request_headers(request)
         route = plan.router.match(method, target.partition("?")[0])
         telemetry = self.telemetry
         with telemetry.request_span(request, route.name, route.rule.path if route.rule else "") as span:
-            response = await self._routed(request, plan, route, target, forwarded)
+            try:
+                response = await self._routed(request, plan, route, target, forwarded, body)
+            except ClientBodyError:
+                assert body is not None
+                response = body.answer()
+            if body is not None and body.error is not None and not response.prepared:
+                response = body.answer()  # the upstream saw the body stop short, never a whole request
             telemetry.answered(span, route.name, response.status)
             return response
 
     async def _routed(
-        self, request: web.Request, plan: Plan, route: Route, target: str, forwarded: list[Header]
+        self,
+        request: web.Request,
+        plan: Plan,
+        route: Route,
+        target: str,
+        forwarded: list[Header],
+        data: RequestBody,
     ) -> web.StreamResponse:
         method = request.method
         mode = self.modes.current.get(route.name, route.mode)
         if mode is not Mode.SHADOW and plan.candidate is not None:
-            return await self.others.serve(request, plan, route, mode, target, forwarded, self.request_info)
+            return await self.others.serve(
+                request, plan, route, mode, target, forwarded, data, self.request_info
+            )
         tap: LegacyTap | None = None
-        data: RequestBody = request.content if request.body_exists else None
         shadow = plan.shadow
         if shadow is not None and shadow.admits(route, method):
-            data, tap = await self._mirror(request, shadow, route, target, forwarded)
+            data, tap = await self._mirror(request, data, shadow, route, target, forwarded)
         out = Outbound(plan.legacy, method, target, forwarded, data, plan.preserve_host, plan.timeout)
         try:
             return await self.relay.relay(request, out, tap)
@@ -113,10 +140,16 @@ class Forwarder:
         )
 
     async def _mirror(
-        self, request: web.Request, shadow: Shadow, route: Route, target: str, forwarded: list[Header]
+        self,
+        request: web.Request,
+        data: RequestBody,
+        shadow: Shadow,
+        route: Route,
+        target: str,
+        forwarded: list[Header],
     ) -> tuple[RequestBody, LegacyTap | None]:
         """Buffer the body (bounded) and start the mirror; what to send legacy and the tap, if mirrored."""
-        body, rest = await buffer_body(request, shadow, route)
+        body, rest = await buffer_body(request, data, shadow, route)
         if rest is not None:
             return rest, None
         info = self.request_info(request, target, body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -13,6 +14,11 @@ HOP_BY_HOP: frozenset[str] = frozenset(
 )
 _FORWARDED = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
 _DROPPED_FROM_REQUEST = HOP_BY_HOP | {"host", *_FORWARDED}
+
+# What a client authenticates with: withheld from the candidate under strip_credentials_for_candidate.
+CREDENTIAL_HEADERS: frozenset[str] = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-api-key", "apikey"}
+)
 
 Header = tuple[str, str]
 
@@ -62,6 +68,21 @@ def mirror_request_headers(forwarded: list[Header], host: str, marker: str) -> l
     """The headers sent to a shadow upstream: its Host, the forwarded ones, and the marker set to 1."""
     lowered = marker.lower()
     return [("Host", host), *(h for h in forwarded if h[0].lower() != lowered), (marker, "1")]
+
+
+def carries_credentials(headers: Iterable[Header], target: str, params: frozenset[str]) -> bool:
+    """Whether a request holds a credential: a CREDENTIAL_HEADERS header, or a query parameter in `params`
+    (lowercase names, as [redact] query_params)."""
+    if any(name.lower() in CREDENTIAL_HEADERS for name, _ in headers):
+        return True
+    _, sep, query = target.partition("?")
+    if not sep or not params:
+        return False
+    return any(unquote_plus(part.partition("=")[0]).lower() in params for part in query.split("&"))
+
+
+def without_credentials(headers: list[Header]) -> list[Header]:
+    return [h for h in headers if h[0].lower() not in CREDENTIAL_HEADERS]
 
 
 def response_headers(upstream: Iterable[Header]) -> CIMultiDict[str]:

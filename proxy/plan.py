@@ -33,6 +33,11 @@ RESTART_ONLY: tuple[tuple[str, Callable[[Config], object]], ...] = (
     ("shadow.worker_threshold_bytes", lambda c: c.shadow.worker_threshold_bytes),
     ("shadow.drain_timeout", lambda c: c.shadow.drain_timeout),
     ("server.drain_timeout", lambda c: c.server.drain_timeout),
+    ("server.max_in_flight", lambda c: c.server.max_in_flight),
+    ("server.max_request_line", lambda c: c.server.max_request_line),
+    ("server.max_header_size", lambda c: c.server.max_header_size),
+    ("server.max_headers", lambda c: c.server.max_headers),
+    ("server.header_timeout", lambda c: c.server.header_timeout),
 )
 
 
@@ -106,6 +111,7 @@ def _shadow(config: Config, legacy: Upstream, candidate: Upstream | None, shared
         legacy=legacy,
         ids=shared.ids,
         tally=shared.tally,
+        credential_params=frozenset(p.lower() for p in config.redact.query_params),
     )
     return Shadow(targets, shared.recorder, shared.dispatcher, shared.runner, shared.telemetry)
 

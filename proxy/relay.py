@@ -18,15 +18,17 @@ from multidict import CIMultiDict
 
 from proxy.errors import describe, transport_error, upstream_failure
 from proxy.headers import Header, response_headers, upstream_request_headers
+from proxy.limits import ClientBody
 from proxy.routing import Route
 from proxy.shadow import LegacyTap, Shadow
 from proxy.telemetry import Telemetry
-from proxy.upstream import Upstream, read_bounded
+from proxy.upstream import Readable, Upstream, read_bounded
 
 # Known-length bodies up to this size are read whole and leave in one write with the headers.
 BUFFERED_RESPONSE_BYTES = 64 * 1024
 _AIOHTTP_DEFAULTS = (hdrs.CONTENT_TYPE, hdrs.DATE, hdrs.SERVER)
-RequestBody = bytes | AsyncIterator[bytes] | aiohttp.StreamReader | None  # what is sent upstream
+# What is sent upstream: the client's body as it arrives (bounded: proxy.limits), or what was read of it.
+RequestBody = bytes | AsyncIterator[bytes] | aiohttp.StreamReader | ClientBody | None
 
 
 class RelayedResponse(web.StreamResponse):
@@ -145,18 +147,24 @@ async def send_buffered(
     return response
 
 
-async def buffer_body(request: web.Request, shadow: Shadow, route: Route) -> tuple[bytes, RequestBody]:
-    """The whole body when it fits the comparison limit; else (counted too large) what to send instead."""
-    if not request.body_exists:
-        return b"", None
+async def buffer_body(
+    request: web.Request, data: RequestBody, shadow: Shadow, route: Route
+) -> tuple[bytes, RequestBody]:
+    """The whole body when it fits the comparison limit; else (counted too large) what to send instead.
+
+    `data` is the client's body as the client path reads it (None without a body); a ClientBody raises
+    ClientBodyError here when the body fails (too large, stalled, malformed).
+    """
+    if data is None or isinstance(data, bytes | AsyncIterator):
+        return b"", data
     limit = shadow.max_body
     if (request.content_length or 0) > limit:
         shadow.too_large(route)
-        return b"", request.content
-    body, complete = await read_bounded(request.content, limit)
+        return b"", data
+    body, complete = await read_bounded(data, limit)
     if not complete:
         shadow.too_large(route)
-        return b"", chain(body, request.content)
+        return b"", chain(body, data)
     return body, None
 
 
@@ -213,8 +221,8 @@ async def _stream(
         await response.write_eof()
 
 
-async def chain(head: bytes, rest: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+async def chain(head: bytes, rest: Readable) -> AsyncIterator[bytes]:
     """The part of a request body already read, then the remainder as it arrives."""
     yield head
-    async for chunk in rest.iter_any():
+    while chunk := await rest.readany():
         yield chunk

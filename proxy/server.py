@@ -19,6 +19,7 @@ from proxy.admin import build_admin_app
 from proxy.admin_auth import AdminTokenRequired
 from proxy.app import CUTOVER, STATE, CutoverOptions, RecorderFactory, build_app
 from proxy.cutover import ConfigLoader
+from proxy.limits import ProxyRunner
 from proxy.telemetry_env import TelemetryConfigError
 
 log = structlog.get_logger("proxy.server")
@@ -38,7 +39,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     app = build_app(config, recorder_factory=recorder_factory, cutover=CutoverOptions(loader=loader))
     admin = web.AppRunner(build_admin_app(app), access_log=None, shutdown_timeout=1.0)
-    proxy = web.AppRunner(app, access_log=None, shutdown_timeout=config.server.drain_timeout)
+    proxy = ProxyRunner(app, config.server, access_log=None, shutdown_timeout=config.server.drain_timeout)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     reloads: set[asyncio.Task[object]] = set()

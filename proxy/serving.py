@@ -59,11 +59,12 @@ class ModeServer:
         mode: Mode,
         target: str,
         forwarded: list[Header],
+        data: RequestBody,
         info_of: RequestInfoOf,
     ) -> web.StreamResponse:
+        """`data` is the client's body as the client path reads it (None without one)."""
         shadow = plan.shadow
         assert shadow is not None and plan.candidate is not None  # candidate modes need a candidate
-        data: RequestBody = request.content if request.body_exists else None
         if mode is Mode.LEGACY:
             shadow.not_mirrored(route)
             legacy = Outbound(
@@ -105,7 +106,7 @@ class ModeServer:
     ) -> web.StreamResponse:
         tap: CandidateTap | None = None
         if shadow.admits_reference(route, request.method):
-            body, rest = await buffer_body(request, shadow, route)
+            body, rest = await buffer_body(request, out.data, shadow, route)
             if rest is None:
                 info = info_of(request, target, body)
                 tap = shadow.start_reference(route, info, out.forwarded, request.headers.get(hdrs.HOST))

@@ -17,7 +17,7 @@ import structlog
 
 from comparators.model import Comparison, Observation, TransportError, Verdict
 from config.model import SAFE_METHODS, Fallback, ShadowSettings
-from proxy.headers import Header, mirror_request_headers
+from proxy.headers import Header, carries_credentials, mirror_request_headers, without_credentials
 from proxy.idmap import IdMap
 from proxy.mirror_client import MirrorClient, OutgoingRequest, observe
 from proxy.records import Counter, Exchange, Recorder, RequestInfo
@@ -116,6 +116,7 @@ class ShadowTargets:
     legacy: Upstream | None = None  # mirrored when the candidate serves (candidate_primary)
     ids: IdMap | None = None  # learns ids from mirrored writes, rewrites ids in mirrored paths
     tally: ServeTally | None = None  # comparisons made while the candidate serves, for rollback
+    credential_params: frozenset[str] = frozenset()  # query parameters holding credentials (lowercase)
 
 
 class Shadow:
@@ -136,6 +137,7 @@ class Shadow:
         self._dispatcher = dispatcher
         self._runner = runner
         self.max_body = targets.settings.max_compare_bytes
+        self._strip_credentials = targets.settings.strip_credentials_for_candidate
 
     def admits(self, route: Route, method: str) -> bool:
         """Whether this request should be mirrored at all (method and sampling); counts it when not."""
@@ -165,7 +167,17 @@ class Shadow:
     def start(
         self, route: Route, info: RequestInfo, forwarded: list[Header], client_host: str | None
     ) -> LegacyTap | None:
-        """Start mirroring now, concurrently with legacy; None when over max_in_flight (counted dropped)."""
+        """Start mirroring now, concurrently with legacy; None when over max_in_flight (counted dropped).
+
+        Under strip_credentials_for_candidate a request carrying a credential is not mirrored (counted
+        not_mirrored): without its credential the candidate would answer something else (a 401, an
+        anonymous view) and the comparison would report a difference the proxy itself caused.
+        """
+        if self._strip_credentials and carries_credentials(
+            info.headers, info.target, self._targets.credential_params
+        ):
+            self._recorder.count(route.name, Counter.NOT_MIRRORED)
+            return None
         tap = LegacyTap(self.max_body)
         work = self._mirror(route, info, forwarded, client_host, tap)
         if self._dispatcher.try_spawn(work, route.name):
@@ -298,7 +310,8 @@ class Shadow:
         self, outgoing: OutgoingRequest, forwarded: list[Header], client_host: str | None
     ) -> tuple[Observation, Observation | None]:
         targets = self._targets
-        candidate = self._observe(targets.candidate, outgoing, forwarded, client_host)
+        sent = without_credentials(forwarded) if self._strip_credentials else forwarded
+        candidate = self._observe(targets.candidate, outgoing, sent, client_host)
         baseline = self._baseline_target(outgoing.method)
         if baseline is None:
             return await candidate, None

@@ -14,6 +14,9 @@ proxies in one process (tests) never share or collide on the global registry. Ex
     shadow_<counter>_total{route}                              one per proxy.records.Counter (compared,
                                                                matched, diverged, dropped, ...), and noise
     shadow_upstream_duration_seconds{route,side}               legacy and candidate latency, histogram
+    shadow_upstream_errors_total{route,side,error}             transport faults of mirrored exchanges, by
+                                                               side (legacy, candidate, secondary) and kind
+                                                               (connect, timeout, reset, invalid)
     shadow_store_buffered_examples, shadow_store_buffer_size, shadow_store_pending_rows,
     shadow_store_degraded, shadow_store_records_dropped_total   read from the recorder's snapshot()
     shadow_in_flight, shadow_max_in_flight                     the shadow dispatcher, when watched
@@ -71,6 +74,7 @@ class ShadowMetrics:
         )
         self._requests: dict[tuple[str, int], int] = {}
         self._outcomes: dict[str, dict[str, int]] = {name: {} for name in OUTCOMES}
+        self._errors: dict[tuple[str, str, str], int] = {}
         self._snapshot: Snapshot | None = None
         self._dispatcher: Stats | None = None
         meter = self.provider.get_meter("shadow-proxy")
@@ -81,6 +85,12 @@ class ShadowMetrics:
             meter.create_observable_counter(
                 f"shadow.{name}", [self._outcome_reader(name)], "{request}", _OUTCOME_HELP.get(name, name)
             )
+        meter.create_observable_counter(
+            "shadow.upstream.errors",
+            [self._observe_errors],
+            "{request}",
+            "transport faults of mirrored exchanges, by side and kind",
+        )
         self._latency = meter.create_histogram(
             "shadow.upstream.duration",
             "s",
@@ -112,6 +122,21 @@ class ShadowMetrics:
         for side, observation in (("legacy", exchange.legacy), ("candidate", exchange.candidate)):
             if not observation.failed:
                 self._latency.record(observation.elapsed_ms / 1000.0, {"route": route, "side": side})
+            else:
+                self._error(route, side, observation.error)
+        if exchange.secondary is not None and exchange.secondary.failed:
+            self._error(route, "secondary", exchange.secondary.error)
+
+    def upstream_errors(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Transport faults counted so far: route -> side -> kind -> count (for the admin /stats)."""
+        errors: dict[str, dict[str, dict[str, int]]] = {}
+        for (route, side, kind), n in sorted(self._errors.items()):
+            errors.setdefault(route, {}).setdefault(side, {})[kind] = n
+        return errors
+
+    def _error(self, route: str, side: str, error: object) -> None:
+        key = (route, side, str(error))
+        self._errors[key] = self._errors.get(key, 0) + 1
 
     def watch_recorder(self, snapshot: Snapshot) -> None:
         """Read the store gauges from this `snapshot()` at each scrape (the last one watched wins)."""
@@ -133,6 +158,12 @@ class ShadowMetrics:
         return [
             Observation(n, {"route": route, "http.response.status_code": status})
             for (route, status), n in tuple(self._requests.items())
+        ]
+
+    def _observe_errors(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(n, {"route": route, "side": side, "error": kind})
+            for (route, side, kind), n in tuple(self._errors.items())
         ]
 
     def _outcome_reader(self, name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
@@ -57,7 +58,13 @@ def open_session(*, connect_timeout: float | None, read_timeout: float | None) -
     )
 
 
-async def read_bounded(stream: aiohttp.StreamReader, max_bytes: int) -> tuple[bytes, bool]:
+class Readable(Protocol):
+    """A body read chunk by chunk (aiohttp's StreamReader, proxy.limits.ClientBody); b"" at its end."""
+
+    async def readany(self) -> bytes: ...
+
+
+async def read_bounded(stream: Readable, max_bytes: int) -> tuple[bytes, bool]:
     """Read a stream to its end, or until it exceeds `max_bytes`: all bytes read, and whether it ended."""
     chunks: list[bytes] = []
     size = 0
