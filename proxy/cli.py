@@ -38,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", metavar="FILE", help="config, to list configured routes and rules")
     report.add_argument("--format", choices=("md", "json", "html"), default="md")
     report.add_argument("--route", metavar="NAME", action="append", help="only this route (repeatable)")
-    report.add_argument("--check", action="store_true", help="exit 0 only if every selected route is READY")
+    report.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 only if every judged route is READY (routes not shadowed by design are skipped "
+        "unless named with --route)",
+    )
     report.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
 
     diff = sub.add_parser("diff", help="run a route's rules on two saved responses and explain the verdict")
