@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -25,7 +26,9 @@ from comparators.normalizers import (
     Urls,
     ValueMap,
 )
-from comparators.normalizers.values import EMPTY_FORMS, EPOCH_UNITS, ID_FORMATS, PRECISIONS, URL_PARTS
+from comparators.normalizers.arrays import DUPLICATES
+from comparators.normalizers.text import URL_PARTS
+from comparators.normalizers.values import EMPTY_FORMS, EPOCH_UNITS, ID_FORMATS, PRECISIONS, parse_duration
 from comparators.paths import Path, parse_path
 from comparators.spec import Normalizer
 from config.reader import Section, type_name
@@ -33,19 +36,22 @@ from config.reader import Section, type_name
 Builder = Callable[[Section, dict[str, Any]], Normalizer | None]
 
 
-def parse_pipeline(tables: Iterable[Section]) -> tuple[Normalizer, ...]:
-    """Build each normalizer in the order written; unknown ops and bad arguments become keyed errors."""
+def parse_pipeline(tables: Iterable[Section], prefix: str = "compare") -> tuple[Normalizer, ...]:
+    """Build each normalizer in the order written; unknown ops and bad arguments become keyed errors.
+
+    Each is named `{prefix}[index]:op` in reports (`compare[2]:unordered`, `rules.mission[2]:unordered`).
+    """
     pipeline: list[Normalizer] = []
     for index, table in enumerate(tables):
-        normalizer = _parse_one(index, table)
+        normalizer = _parse_one(f"{prefix}[{index}]", table)
         if normalizer is not None:
             pipeline.append(normalizer)
     return tuple(pipeline)
 
 
-def _parse_one(index: int, table: Section) -> Normalizer | None:
+def _parse_one(label: str, table: Section) -> Normalizer | None:
     op = table.string("op")
-    common = {"name": f"compare[{index}]:{op}", "reason": table.string("reason")}
+    common = {"name": f"{label}:{op}", "reason": table.string("reason")}
     build = _BUILDERS.get(op)
     if build is None:
         table.seen.update(table.data)  # the op is the error; its arguments cannot be judged without it
@@ -144,6 +150,7 @@ def _unordered(table: Section, common: dict[str, Any]) -> Unordered:
         paths=_paths(table, Unordered.kinds),
         key=_key_path(table, required=False),
         report_order=table.boolean("report_order", False),
+        duplicates=_choice(table, "duplicates", "count", DUPLICATES),
         **common,
     )
 
@@ -169,8 +176,22 @@ def _timestamps(table: Section, common: dict[str, Any]) -> Timestamps:
         paths=_paths(table, Timestamps.kinds),
         precision=_choice(table, "precision", "ms", PRECISIONS),
         epoch=_choice(table, "epoch", "auto", EPOCH_UNITS),
+        tolerance=_duration(table, "tolerance"),
         **common,
     )
+
+
+def _duration(table: Section, name: str) -> timedelta:
+    """A duration with its unit ("1ms"): a bare number is refused, since its unit would be a guess."""
+    raw = table.raw(name, "0s")
+    if not isinstance(raw, str):
+        table.error(name, f'expected a duration like "1ms" or "2s", got {type_name(raw)} {raw!r}')
+        return timedelta(0)
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        table.error(name, str(exc))
+        return timedelta(0)
 
 
 def _empty_equivalent(table: Section, common: dict[str, Any]) -> EmptyEquivalent:
@@ -289,6 +310,12 @@ def _strings(table: Section, common: dict[str, Any]) -> Strings:
             table.error("pattern", f"invalid regular expression: {exc}")
     elif table.has("replacement"):
         table.error("replacement", "given without a pattern")
+    split = table.string("split", "")
+    if table.has("split") and not split and isinstance(table.raw("split"), str):
+        table.error("split", 'must not be empty (the separator between tokens, e.g. ", ")')
+    sort = table.boolean("sort", False)
+    if sort and not table.has("split"):
+        table.error("sort", 'needs split = "<separator>" (the tokens to sort)')
     return Strings(
         paths=_paths(table, Strings.kinds),
         trim=table.boolean("trim", False),
@@ -297,6 +324,9 @@ def _strings(table: Section, common: dict[str, Any]) -> Strings:
         nfc=table.boolean("nfc", False),
         pattern=pattern,
         replacement=table.string("replacement", ""),
+        split=split,
+        sort=sort and bool(split),
+        drop_empty=table.boolean("drop_empty", False),
         **common,
     )
 

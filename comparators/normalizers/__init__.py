@@ -3,13 +3,12 @@
 from comparators.normalizers.arrays import SortedBy, Unordered
 from comparators.normalizers.base import Notes, PathRule, Rule, same
 from comparators.normalizers.structure import ErrorsOnly, Ignore, ParseAs, StatusEquivalent
+from comparators.normalizers.text import Strings, Urls
 from comparators.normalizers.values import (
     EmptyEquivalent,
     Ids,
-    Strings,
     Timestamps,
     Tolerance,
-    Urls,
     ValueMap,
     ValueRule,
 )

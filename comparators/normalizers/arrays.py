@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from comparators.deep import pair_by_similarity
 from comparators.model import Difference, DiffKind
 from comparators.normalizers.base import Notes, PathRule, same
 from comparators.paths import MISSING, Path
@@ -75,7 +76,7 @@ class Alignment:
 
 
 def align(legacy: list[Any], candidate: list[Any], identity: Identity, pair_leftovers: bool) -> Alignment:
-    """Match elements by identity in legacy order; leftovers face each other by position or are dropped."""
+    """Match elements by identity in legacy order; leftovers meet their most similar counterpart, or drop."""
     waiting: dict[Hashable, deque[int]] = defaultdict(deque)
     for index, element in enumerate(candidate):
         waiting[identity(element)].append(index)
@@ -95,12 +96,13 @@ def align(legacy: list[Any], candidate: list[Any], identity: Identity, pair_left
     moved = any(a > b for a, b in itertools.pairwise(matched))
     if not pair_leftovers:
         return Alignment(new_legacy, new_candidate, left_over, right_over, moved)
-    shared = min(len(left_over), len(right_over))
+    pairs = pair_by_similarity(left_over, right_over)
+    paired_left, paired_right = {i for i, _ in pairs}, {j for _, j in pairs}
     return Alignment(
-        new_legacy + left_over[:shared],
-        new_candidate + right_over[:shared],
-        left_over[shared:],
-        right_over[shared:],
+        new_legacy + [left_over[i] for i, _ in pairs],
+        new_candidate + [right_over[j] for _, j in pairs],
+        [e for i, e in enumerate(left_over) if i not in paired_left],
+        [e for j, e in enumerate(right_over) if j not in paired_right],
         moved,
     )
 
@@ -113,17 +115,40 @@ def report_unpaired(path: str, alignment: Alignment, notes: Notes) -> None:
     notes.differences.extend(Difference(item, DiffKind.EXTRA, None, brief(e)) for e in alignment.extra[:1])
 
 
+DUPLICATES = ("count", "ignore")
+
+
+def distinct(elements: list[Any]) -> list[Any]:
+    """The elements without repeats (first occurrence kept); the same list when none repeats."""
+    seen: set[bytes] = set()
+    kept = []
+    for element in elements:
+        text = canonical(element)
+        if text not in seen:
+            seen.add(text)
+            kept.append(element)
+    return elements if len(kept) == len(elements) else kept
+
+
 @dataclass(frozen=True, kw_only=True)
 class Unordered(PathRule):
-    """Compare arrays as multisets; with `key`, elements are matched by it and compared field by field."""
+    """Arrays as multisets (or sets); with `key`, elements are matched by it and compared field by field."""
 
     op: ClassVar[str] = "unordered"
     key: Path | None = None
     report_order: bool = False  # report a reordering as one `order` difference instead of ignoring it
+    duplicates: str = "count"  # "ignore": arrays are sets, an element equal to an earlier one is dropped
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.duplicates not in DUPLICATES:
+            raise ValueError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {self.duplicates!r}")
 
     def settle(self, path: str, legacy: Any, candidate: Any, notes: Notes) -> tuple[Any, Any]:
         if not (isinstance(legacy, list) and isinstance(candidate, list)):
             return legacy, candidate
+        if self.duplicates == "ignore":
+            legacy, candidate = distinct(legacy), distinct(candidate)
         alignment = align(legacy, candidate, self._identity(), pair_leftovers=self.key is None)
         report_unpaired(path, alignment, notes)
         if alignment.moved and self.report_order:

@@ -1,17 +1,15 @@
-"""Value rules: numeric tolerance, timestamps, strings, URLs, value maps, empty equivalence and ids."""
+"""Value rules: numeric tolerance, timestamps, value maps, empty equivalence and ids (text rules: text.py)."""
 
 from __future__ import annotations
 
 import email.utils
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from comparators.normalizers.base import Notes, PathRule
+from comparators.normalizers.base import Notes, PathRule, same
 from comparators.paths import MISSING
 
 
@@ -35,9 +33,11 @@ class ValueRule(PathRule):
     def _one(self, value: Any) -> Any:
         if value is MISSING:
             return value
-        if isinstance(value, tuple):  # a header's values
-            converted = tuple(self.convert(v) for v in value)
-            return value if all(a is b for a, b in zip(converted, value, strict=True)) else converted
+        if isinstance(value, tuple):  # a header's values; a value converted to MISSING is dropped
+            converted = tuple(c for c in map(self.convert, value) if c is not MISSING)
+            if len(converted) == len(value) and all(a is b for a, b in zip(converted, value, strict=True)):
+                return value
+            return converted or MISSING
         return self.convert(value)
 
 
@@ -70,6 +70,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _MS_THRESHOLD = 100_000_000_000  # epoch seconds reach this in year 5138; epoch ms passed it in 1973
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|day)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration written as a number and a unit of PRECISIONS: "1ms", "500us", "2s", "1.5min"."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        units = ", ".join(PRECISIONS)
+        raise ValueError(f'expected a duration like "1ms" (a number and one of {units}), got {text!r}')
+    return PRECISIONS[match.group(2)] * float(match.group(1))
 
 
 def parse_instant(value: Any, epoch: str = "auto") -> datetime | None:
@@ -113,11 +123,12 @@ def render_instant(instant: datetime, precision: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Timestamps(ValueRule):
-    """Parse timestamps on both sides and compare them in UTC at a declared precision."""
+    """Parse timestamps on both sides and compare them in UTC at a declared precision, within a tolerance."""
 
     op: ClassVar[str] = "timestamps"
     precision: str = "ms"
     epoch: str = "auto"
+    tolerance: timedelta = timedelta(0)  # instants this close (at the precision) are the same
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -125,6 +136,8 @@ class Timestamps(ValueRule):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.epoch not in EPOCH_UNITS:
             raise ValueError(f"epoch must be one of {', '.join(EPOCH_UNITS)}, got {self.epoch!r}")
+        if self.tolerance < timedelta(0):
+            raise ValueError(f"tolerance must not be negative, got {self.tolerance}")
 
     def convert(self, value: Any) -> Any:
         instant = parse_instant(value, self.epoch)
@@ -133,73 +146,18 @@ class Timestamps(ValueRule):
         rendered = render_instant(instant, self.precision)
         return value if rendered == value else rendered
 
+    def settle(self, path: str, legacy: Any, candidate: Any, notes: Notes) -> tuple[Any, Any]:
+        left, right = self._one(legacy), self._one(candidate)
+        if self.tolerance and not same(left, right) and self._close(left, right):
+            return left, left
+        return left, right
 
-@dataclass(frozen=True, kw_only=True)
-class Strings(ValueRule):
-    """Trim, collapse spaces, case-fold, NFC-normalize and regex-replace strings, in that order."""
-
-    op: ClassVar[str] = "strings"
-    trim: bool = False
-    collapse_spaces: bool = False
-    casefold: bool = False
-    nfc: bool = False
-    pattern: re.Pattern[str] | None = None
-    replacement: str = ""
-
-    def convert(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = value.strip() if self.trim else value
-        if self.collapse_spaces:
-            text = " ".join(text.split())
-        if self.casefold:
-            text = text.casefold()
-        if self.nfc:
-            text = unicodedata.normalize("NFC", text)
-        if self.pattern is not None:
-            text = self.pattern.sub(self.replacement, text)
-        return value if text == value else text
-
-
-URL_PARTS = ("scheme", "host", "path", "query", "fragment")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Urls(ValueRule):
-    """Compare URLs by selected parts only (default: the path), e.g. to forget a deployment's host."""
-
-    op: ClassVar[str] = "urls"
-    parts: frozenset[str] = frozenset({"path"})
-    query_keys: tuple[str, ...] = ()  # when set, only these query keys are compared (sorted)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        unknown = sorted(self.parts - set(URL_PARTS))
-        if unknown:
-            raise ValueError(f"unknown URL part(s) {', '.join(unknown)}; known: {', '.join(URL_PARTS)}")
-
-    def convert(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            url = urlsplit(value)
-        except ValueError:
-            return value
-        query = ""
-        if "query" in self.parts or self.query_keys:
-            pairs = parse_qsl(url.query, keep_blank_values=True)
-            kept = [(k, v) for k, v in pairs if not self.query_keys or k in self.query_keys]
-            query = urlencode(sorted(kept))
-        rebuilt = urlunsplit(
-            (
-                url.scheme if "scheme" in self.parts else "",
-                url.netloc if "host" in self.parts else "",
-                url.path if "path" in self.parts else "",
-                query,
-                url.fragment if "fragment" in self.parts else "",
-            )
-        )
-        return value if rebuilt == value else rebuilt
+    def _close(self, left: Any, right: Any) -> bool:
+        """Within the tolerance, measured between the rendered instants: normalizing twice changes nothing."""
+        if isinstance(left, tuple) and isinstance(right, tuple):  # a header's values, one by one
+            return len(left) == len(right) and all(map(self._close, left, right))
+        earlier, later = parse_instant(left, self.epoch), parse_instant(right, self.epoch)
+        return earlier is not None and later is not None and abs(later - earlier) <= self.tolerance
 
 
 @dataclass(frozen=True, kw_only=True)

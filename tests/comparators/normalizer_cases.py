@@ -50,8 +50,16 @@ def ignore(*paths: str) -> Ignore:
     return Ignore(paths=tuple(P(p) for p in paths), reason="noise")
 
 
-def unordered(path: str, key: str | None = None, report_order: bool = False) -> Unordered:
-    return Unordered(paths=(P(path),), key=P(key) if key else None, report_order=report_order)
+def unordered(
+    path: str, key: str | None = None, report_order: bool = False, duplicates: str = "count"
+) -> Unordered:
+    return Unordered(
+        paths=(P(path),), key=P(key) if key else None, report_order=report_order, duplicates=duplicates
+    )
+
+
+def mission(n: int, **changes: Any) -> dict[str, Any]:
+    return {"id": n, "name": f"m{n}", "status": "open", "tags": ["x", "y"], **changes}
 
 
 def tolerance(path: str, absolute: float = 0.0, relative: float = 0.0) -> Tolerance:
@@ -139,6 +147,57 @@ STRUCTURE_CASES = [
         [("$.data", "order")],
     ),
     Case("unordered not an array", unordered("$.xs"), {"xs": 1}, {"xs": 2}, [("$.xs", "value")]),
+    Case(
+        "unordered: a changed element meets its most similar counterpart",
+        unordered("$.xs"),
+        {"xs": [mission(1), mission(2), mission(3)]},
+        {"xs": [mission(3), mission(2, status="closed"), mission(1, name="one")]},
+        [("$.xs[*].name", "value"), ("$.xs[*].status", "value")],
+    ),
+    Case(
+        "unordered: the similar counterpart among extras",
+        unordered("$.xs"),
+        {"xs": [mission(1)]},
+        {"xs": [mission(7, name="x", status="y"), mission(1, tags=["x"]), mission(8, name="z")]},
+        [("$.xs[*]", "extra"), ("$.xs[*].tags[*]", "missing")],
+    ),
+    # unordered: sets
+    Case(
+        "unordered set: duplicates ignored",
+        unordered("$.xs", duplicates="ignore"),
+        {"xs": ["a", "b", "a", "b"]},
+        {"xs": ["b", "a"]},
+        ignored=["$.xs"],
+    ),
+    Case(
+        "unordered set still sees a change",
+        unordered("$.xs", duplicates="ignore"),
+        {"xs": ["a", "b", "a"]},
+        {"xs": ["a", "c"]},
+        [("$.xs[*]", "value")],
+    ),
+    Case(
+        "unordered set: membership",
+        unordered("$.xs", duplicates="ignore"),
+        {"xs": ["a", "b", "a"]},
+        {"xs": ["a", "a"]},
+        [("$.xs[*]", "missing")],
+    ),
+    Case(
+        "unordered set: report_order keeps first positions compared",
+        unordered("$.xs", report_order=True, duplicates="ignore"),
+        {"xs": ["b", "a", "b"]},
+        {"xs": ["a", "b"]},
+        [("$.xs", "order")],
+    ),
+    Case(
+        "unordered set by key: repeated elements once",
+        unordered("$.xs", "$.id", duplicates="ignore"),
+        {"xs": [{"id": 1, "v": 1}, {"id": 1, "v": 1}, {"id": 2}]},
+        {"xs": [{"id": 2}, {"id": 1, "v": 2}]},
+        [("$.xs[*].v", "value")],
+        ["$.xs"],
+    ),
     # sorted_by
     Case(
         "sorted_by: ties in any order",

@@ -13,7 +13,16 @@ from value_cases import VALUE_CASES
 from comparators import CompareSpec, Observation, compare
 from comparators import parse_path as P
 from comparators.body import BodyKind
-from comparators.normalizers import Ids, Ignore, ParseAs, Strings, Timestamps, Tolerance, ValueMap
+from comparators.normalizers import (
+    EmptyEquivalent,
+    Ids,
+    Ignore,
+    ParseAs,
+    Strings,
+    Timestamps,
+    Tolerance,
+    ValueMap,
+)
 
 CASES = STRUCTURE_CASES + VALUE_CASES
 
@@ -116,3 +125,23 @@ def test_timestamps_in_headers_read_http_dates() -> None:
     result = compare(CompareSpec(normalizers=(rule,)), legacy, candidate)
     assert result.matched
     assert [i.path for i in result.ignored] == ["header:last-modified"]
+
+
+def test_location_rules_meet_elements_where_an_earlier_unordered_put_them() -> None:
+    """empty_equivalent compares position with position: after an unordered rule, each element meets its own
+    counterpart (paired by key, or by similarity without one); before it, whatever shares its index."""
+    empty = EmptyEquivalent(paths=(P("$.xs[*].note"),))
+    legacy = obs({"xs": [{"id": 1, "note": ""}, {"id": 2, "note": "x"}]})
+    candidate = obs({"xs": [{"id": 2, "note": "x"}, {"id": 1, "note": None}]})
+    by_key = unordered("$.xs", "$.id")
+    assert compare(CompareSpec(normalizers=(by_key, empty)), legacy, candidate).matched
+    too_early = compare(CompareSpec(normalizers=(empty, by_key)), legacy, candidate)
+    assert [d.key() for d in too_early.differences] == [("$.xs[*].note", "type")]
+
+    places = [{"city": "Lyon", "zip": "69001", "note": ""}, {"city": "Nice", "zip": "06000", "note": ""}]
+    moved = [{**places[1], "note": None}, {**places[0], "note": None}]
+    pairs = CompareSpec(normalizers=(unordered("$.xs"), empty))
+    assert compare(pairs, obs({"xs": places}), obs({"xs": moved})).matched
+    changed = [{**moved[0], "zip": "06100"}, moved[1]]
+    result = compare(pairs, obs({"xs": places}), obs({"xs": changed}))
+    assert [d.key() for d in result.differences] == [("$.xs[*].zip", "value")]

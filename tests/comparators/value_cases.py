@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from normalizer_cases import OID, UUID, Case, stamps, tolerance
 
 from comparators import parse_path as P
-from comparators.normalizers import EmptyEquivalent, Ids, StatusEquivalent, Strings, Urls, ValueMap
+from comparators.normalizers import (
+    EmptyEquivalent,
+    Ids,
+    StatusEquivalent,
+    Strings,
+    Timestamps,
+    Urls,
+    ValueMap,
+)
+
+
+def within(path: str, ms: float, precision: str = "ms") -> Timestamps:
+    return Timestamps(paths=(P(path),), precision=precision, tolerance=timedelta(milliseconds=ms))
+
+
+def tokens(path: str, separator: str = ", ", trim: bool = False) -> Strings:
+    return Strings(paths=(P(path),), split=separator, sort=True, trim=trim)
+
+
+def blanks(path: str) -> Strings:
+    return Strings(paths=(P(path),), trim=True, drop_empty=True)
+
 
 VALUE_CASES = [
     # tolerance
@@ -81,6 +103,56 @@ VALUE_CASES = [
         {"t": 1714557600},
         {"t": "2024-05-01T10:00:00Z"},
         [("$.t", "type")],
+    ),
+    # timestamps: tolerance
+    Case(
+        "timestamps tolerance: truncated vs rounded ms",
+        within("$.t", 1),
+        {"t": "2024-05-01T10:00:00.123Z"},
+        {"t": "2024-05-01T10:00:00.124Z"},
+        ignored=["$.t"],
+    ),
+    Case(
+        "timestamps tolerance across a second",
+        within("$.t", 1),
+        {"t": "2024-05-01T10:00:59.999Z"},
+        {"t": "2024-05-01T10:01:00.000Z"},
+        ignored=["$.t"],
+    ),
+    Case(
+        "timestamps tolerance across formats",
+        within("$.t", 1),
+        {"t": 1714557600123},
+        {"t": "2024-05-01T12:00:00.124+02:00"},
+        ignored=["$.t"],
+    ),
+    Case(
+        "timestamps beyond the tolerance",
+        within("$.t", 1),
+        {"t": "2024-05-01T10:00:00.123Z"},
+        {"t": "2024-05-01T10:00:00.125Z"},
+        [("$.t", "value")],
+    ),
+    Case(
+        "timestamps tolerance measured at the precision",
+        within("$.t", 1),
+        {"t": "2024-05-01T10:00:00.1230Z"},
+        {"t": "2024-05-01T10:00:00.1249Z"},
+        ignored=["$.t"],
+    ),
+    Case(
+        "timestamps tolerance is not a time zone",
+        within("$.t", 1000),
+        {"t": "2024-05-01T10:00:00.000Z"},
+        {"t": "2024-05-01T10:00:00.000+02:00"},
+        [("$.t", "value")],
+    ),
+    Case(
+        "timestamps tolerance, not a time",
+        within("$.t", 1),
+        {"t": "soon"},
+        {"t": "later"},
+        [("$.t", "value")],
     ),
     # equivalences
     Case(
@@ -242,6 +314,60 @@ VALUE_CASES = [
         {"s": "b "},
         [("$.s", "value")],
     ),
+    # strings: tokens
+    Case("strings sorted tokens", tokens("$.s"), {"s": "b, a"}, {"s": "a, b"}, ignored=["$.s"]),
+    Case(
+        "strings sorted tokens still differ",
+        tokens("$.s"),
+        {"s": "b, a"},
+        {"s": "a, c"},
+        [("$.s", "value")],
+    ),
+    Case(
+        "strings sorted tokens keep their count",
+        tokens("$.s"),
+        {"s": "a, a"},
+        {"s": "a"},
+        [("$.s", "value")],
+    ),
+    Case(
+        "strings sorted tokens are not words",
+        tokens("$.s"),
+        {"s": "Aide alimentaire, Animation"},
+        {"s": "Animation, alimentaire Aide"},
+        [("$.s", "value")],
+    ),
+    Case(
+        "strings trimmed tokens",
+        tokens("$.s", ",", trim=True),
+        {"s": "b ,a"},
+        {"s": "a, b"},
+        ignored=["$.s"],
+    ),
+    # strings: dropping blanks
+    Case(
+        "strings drop blank array entries",
+        blanks("$.xs[*]"),
+        {"xs": ["a", " ", "b", " b "]},
+        {"xs": ["a", "b", "b"]},
+        ignored=["$.xs[*]"],
+    ),
+    Case(
+        "strings drop blanks, a value stays",
+        blanks("$.xs[*]"),
+        {"xs": ["a", "b", ""]},
+        {"xs": ["a", "c"]},
+        [("$.xs[*]", "value")],
+        ["$.xs[*]"],
+    ),
+    Case(
+        "strings drop blanks, an entry lost",
+        blanks("$.xs[*]"),
+        {"xs": ["a", "b"]},
+        {"xs": ["a", "  "]},
+        [("$.xs[*]", "missing")],
+    ),
+    Case("strings drop a blank field", blanks("$.n"), {"n": " "}, {}, ignored=["$.n"]),
     # urls
     Case(
         "urls path only",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from comparators import CompareSpec, Observation, compare
-from comparators.normalizers import Ids, SortedBy, Strings, Unordered
+from comparators.normalizers import Ids, SortedBy, Strings, Timestamps, Unordered
 from config.compare_section import parse_pipeline
 from config.reader import Section
 
@@ -27,12 +28,14 @@ VALID = [
     ('op = "ignore"\npaths = ["$.id", "header:etag", "status", "body"]', "Ignore"),
     ('op = "ignore"\nheaders = ["ETag"]', "Ignore"),
     ('op = "unordered"\npath = "$.data"\nkey = "_id"\nreport_order = true', "Unordered"),
+    ('op = "unordered"\npath = "$.tags"\nduplicates = "ignore"', "Unordered"),
     ('op = "sorted_by"\npath = "$.hits"\nkey = "$.meta.score"\ndescending = true', "SortedBy"),
     ('op = "tolerance"\npath = "$..price"\nabsolute = 0.01\nrelative = 0.001', "Tolerance"),
     (
         'op = "timestamps"\npaths = ["$..updatedAt", "header:last-modified"]\nprecision = "s"\nepoch = "ms"',
         "Timestamps",
     ),
+    ('op = "timestamps"\npath = "$..updatedAt"\ntolerance = "1ms"', "Timestamps"),
     (
         'op = "empty_equivalent"\npath = "$..note"\nforms = ["null", "missing", "empty_array"]',
         "EmptyEquivalent",
@@ -48,6 +51,8 @@ VALID = [
         'pattern = "\\\\d+"\nreplacement = "N"',
         "Strings",
     ),
+    ('op = "strings"\npath = "$.activity"\nsplit = ", "\nsort = true', "Strings"),
+    ('op = "strings"\npath = "$.tags[*]"\ntrim = true\ndrop_empty = true', "Strings"),
     ('op = "urls"\npath = "$..href"\nparts = ["path", "query"]\nquery_keys = ["page"]', "Urls"),
     ('op = "errors"\npaths = ["$.code"]\nmin_status = 500', "ErrorsOnly"),
     ('op = "parse_as"\nas = "ndjson"', "ParseAs"),
@@ -130,6 +135,32 @@ INVALID = [
     ),
     ('op = "ignore"\nheaders = ["bad header"]', "routes[3].compare[0].headers[0]: not a valid header name"),
     ('op = "parse_as"\nas = "yaml"', "routes[3].compare[0].as: expected one of json"),
+    (
+        'op = "unordered"\npath = "$.a"\nduplicates = "drop"',
+        "routes[3].compare[0].duplicates: expected one of count, ignore, got 'drop'",
+    ),
+    (
+        'op = "timestamps"\npath = "$.t"\ntolerance = 1',
+        'routes[3].compare[0].tolerance: expected a duration like "1ms" or "2s", got integer 1',
+    ),
+    (
+        'op = "timestamps"\npath = "$.t"\ntolerance = "1 fortnight"',
+        'routes[3].compare[0].tolerance: expected a duration like "1ms" (a number and one of us, ms, s',
+    ),
+    (
+        'op = "timestamps"\npath = "$.t"\ntolerance = "-1ms"',
+        "routes[3].compare[0].tolerance: expected a duration",
+    ),
+    ('op = "strings"\npath = "$.a"\nsort = true', 'routes[3].compare[0].sort: needs split = "<separator>"'),
+    (
+        'op = "strings"\npath = "$.a"\nsplit = ""\nsort = true',
+        "routes[3].compare[0].split: must not be empty",
+    ),
+    ('op = "strings"\npath = "$.a"\nsplit = 1', "routes[3].compare[0].split: expected a string, got integer"),
+    (
+        'op = "strings"\npath = "$.a"\ndrop_empty = "yes"',
+        "routes[3].compare[0].drop_empty: expected a boolean, got string",
+    ),
 ]
 
 
@@ -177,6 +208,22 @@ def test_id_mapping_file(tmp_path: Path, name: str, content: str) -> None:
     (ids,), errors = pipeline(f'[[routes.compare]]\nop = "ids"\npath = "$.id"\nmapping_file = "{file}"\n')
     assert errors == [] and isinstance(ids, Ids)
     assert ids.mapping == {"5f1d7a3b9c8e4f2a1b3c4d5e": "17"}
+
+
+def test_new_options_reach_their_normalizers() -> None:
+    (tags, stamps, activity), errors = pipeline(
+        '[[routes.compare]]\nop = "unordered"\npath = "$.tags"\nduplicates = "ignore"\n'
+        '[[routes.compare]]\nop = "timestamps"\npath = "$.t"\ntolerance = "1.5ms"\n'
+        '[[routes.compare]]\nop = "strings"\npath = "$.a"\nsplit = ", "\nsort = true\ndrop_empty = true\n'
+    )
+    assert errors == []
+    assert isinstance(tags, Unordered) and tags.duplicates == "ignore"
+    assert isinstance(stamps, Timestamps) and stamps.tolerance == timedelta(microseconds=1500)
+    assert isinstance(activity, Strings) and (activity.split, activity.sort, activity.drop_empty) == (
+        ", ",
+        True,
+        True,
+    )
 
 
 def test_parsed_pipeline_runs_in_compare() -> None:
