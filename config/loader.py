@@ -11,7 +11,6 @@ from typing import Any
 from comparators.noise import NoiseThresholds
 from comparators.paths import parse_path
 from comparators.spec import DEFAULT_IGNORED_HEADERS, CompareSpec
-from config.compare_section import parse_pipeline
 from config.cutover_section import parse_cutover
 from config.model import (
     Config,
@@ -26,6 +25,7 @@ from config.model import (
 from config.reader import Section, parse_hostport, parse_upstream_url
 from config.reconcile_section import parse_reconcile
 from config.route_cutover_section import check_route_modes, parse_route_cutover
+from config.rule_sets import RuleSets, parse_route_pipeline, parse_rule_sets
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
@@ -69,7 +69,8 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     default_compare = _default_compare(root.section("compare"))
     cutover = parse_cutover(root.section("cutover"), CutoverSettings())
     noise = _noise(root.section("noise"))
-    routes = _routes(root, default_compare, cutover)
+    rule_sets = parse_rule_sets(root.section("rules"))
+    routes = _routes(root, default_compare, cutover, rule_sets)
     reconcile = parse_reconcile(root)
     log_bodies = root.boolean("log_bodies", False)
     instance_id = root.string("instance_id", "")
@@ -224,11 +225,13 @@ def _default_compare(section: Section) -> CompareSpec:
     return spec
 
 
-def _routes(root: Section, default_compare: CompareSpec, cutover: CutoverSettings) -> tuple[RouteRule, ...]:
+def _routes(
+    root: Section, default_compare: CompareSpec, cutover: CutoverSettings, rule_sets: RuleSets
+) -> tuple[RouteRule, ...]:
     routes: list[RouteRule] = []
     names: set[str] = set()
     for section in root.tables("routes"):
-        route = _route(section, default_compare, cutover)
+        route = _route(section, default_compare, cutover, rule_sets)
         if route is None:
             continue
         if route.name in names:
@@ -238,7 +241,9 @@ def _routes(root: Section, default_compare: CompareSpec, cutover: CutoverSetting
     return tuple(routes)
 
 
-def _route(section: Section, default_compare: CompareSpec, cutover: CutoverSettings) -> RouteRule | None:
+def _route(
+    section: Section, default_compare: CompareSpec, cutover: CutoverSettings, rule_sets: RuleSets
+) -> RouteRule | None:
     name = section.string("name")
     if not name:
         section.error("name", "required (a short unique name, used in reports and the admin API)")
@@ -248,7 +253,7 @@ def _route(section: Section, default_compare: CompareSpec, cutover: CutoverSetti
     mode = section.parsed("mode", Mode.SHADOW, _parse_mode)
     sample_rate = section.number("sample_rate", 1.0, 0.0, 1.0) if section.has("sample_rate") else None
     extra_headers = frozenset(h.lower() for h in section.strings("ignore_headers"))
-    normalizers = parse_pipeline(section.tables("compare"))
+    normalizers = parse_route_pipeline(section, rule_sets)
     rule = RouteRule(
         name=name,
         methods=methods,
