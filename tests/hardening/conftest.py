@@ -1,14 +1,17 @@
-"""Fixtures for the hardening tests: a recording legacy upstream and a self-signed TLS certificate."""
+"""Fixtures for the hardening tests: a recording legacy, a self-signed certificate, a Postgres schema."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
-from hardening_support import Received, recording_app
+from hardening_support import PG_DSN, Received, recording_app
 
 
 @pytest.fixture
@@ -47,3 +50,19 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A store URL on a fresh schema of the test database (skipped when PostgreSQL is unreachable)."""
+    try:
+        connection = await asyncpg.connect(PG_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL unreachable at {PG_DSN}: {exc}")
+    schema = f"hardening_{secrets.token_hex(6)}"
+    try:
+        await connection.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{PG_DSN}?search_path={schema}"
+        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await connection.close()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from config.model import Config, ServerSettings, ShadowSettings
@@ -20,6 +25,7 @@ from proxy.telemetry import TELEMETRY
 from proxy.testing import MemoryRecorder
 
 RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+ROOT = Path(__file__).resolve().parents[2]
 HOP_BY_HOP_OR_CLOCK = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
 
 
@@ -212,3 +218,150 @@ async def fetch(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> Answ
         body = await response.read()
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP_OR_CLOCK)
         return Answer(response.status, headers, body)
+
+
+class ServeProcess:
+    """`shadow-proxy serve --config FILE` as a real process; its JSON log lines are read as they come."""
+
+    def __init__(self, config_file: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.config_file = config_file
+        self.extra = extra
+        self.env = env
+        self.lines: list[dict[str, Any]] = []
+        self.raw_output: list[bytes] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self.proxy = self.admin = ""
+        self._reader: asyncio.Task[None] | None = None
+        self._seen = asyncio.Condition()
+
+    async def start(self) -> ServeProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "proxy.cli",
+            "serve",
+            f"--config={self.config_file}",
+            *self.extra,
+            cwd=ROOT,
+            env={**os.environ, **(self.env or {})},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,  # stdlib records too: every line must be searchable
+        )
+        self._reader = asyncio.create_task(self._read())
+        serving = await asyncio.wait_for(self.event("serving"), 30)
+        self.proxy, self.admin = f"http://{serving['proxy']}", f"http://{serving['admin']}"
+        return self
+
+    async def event(self, name: str, after: int = 0) -> dict[str, Any]:
+        """The first log line with this event name (from line `after` on); waits for it."""
+        async with self._seen:
+            while True:
+                for line in self.lines[after:]:
+                    if line.get("event") == name:
+                        return line
+                if self._reader is None or self._reader.done():
+                    raise AssertionError(f"the proxy exited before logging {name!r}")
+                await self._seen.wait()
+
+    async def stop(self, signum: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        code = await asyncio.wait_for(self.process.wait(), 60)
+        if self._reader is not None:
+            await self._reader
+        return code
+
+    def text(self) -> str:
+        return b"".join(self.raw_output).decode("utf-8", "replace")
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            self.raw_output.append(line)
+            with contextlib.suppress(ValueError):
+                parsed = orjson.loads(line)
+                if isinstance(parsed, dict):
+                    async with self._seen:
+                        self.lines.append(parsed)
+                        self._seen.notify_all()
+        async with self._seen:
+            self._seen.notify_all()
+
+
+@asynccontextmanager
+async def serve_process(
+    config_file: Path, *extra: str, env: dict[str, str] | None = None
+) -> AsyncIterator[ServeProcess]:
+    running = ServeProcess(config_file, *extra, env=env)
+    try:
+        yield await running.start()
+    finally:
+        if running.process is not None and running.process.returncode is None:
+            running.process.kill()
+            await running.process.wait()
+
+
+def write_config(file: Path, legacy: str, candidate: str, store: str, extra: str = "") -> Path:
+    file.write_text(
+        f'instance_id = "hardening"\n{extra}\n'
+        f'[upstreams]\nlegacy = "{legacy}"\ncandidate = "{candidate}"\n'
+        f'[server]\nlisten = "127.0.0.1:0"\nadmin_listen = "127.0.0.1:0"\n'
+        f'[store]\nurl = "{store}"\nflush_interval = 0.05\n',
+        encoding="utf-8",
+    )
+    return file
+
+
+PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class CuttableRelay:
+    """A TCP relay in front of a server (PostgreSQL here) that can be cut, as a crashed database or a lost
+    network would be (listener closed, every relayed connection reset), and restored on the same port."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+        pipes = {
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        }
+        self._pipes.update(pipes)
+        await asyncio.gather(*pipes, return_exceptions=True)
+        self._pipes.difference_update(pipes)
+        for each in (writer, up_writer):
+            self._writers.discard(each)
+            each.transport.abort()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
