@@ -4,12 +4,16 @@ only those apply, and each rule hid real differences (except the one for the fla
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from e2e_support import REFERENCE_CONFIG, Probe, ScenarioResult, Stack, run_scenario, run_sync
+from e2e_support import REFERENCE_CONFIG, PathKind, Probe, ScenarioResult, Stack, run_scenario, run_sync
 
+from comparators import Observation, compare
 from config.loader import load_config
 from config.model import RouteRule
 from examples.engagement.model import Mission
@@ -106,3 +110,46 @@ def test_the_rules_really_had_serialization_to_explain(result: ScenarioResult) -
     by_id = [e for e in result.exchanges if e.route == "mission-by-id"]
     assert all(e.legacy.body != e.candidate.body for e in by_id)
     assert all(e.comparison.ignored for e in by_id)
+
+
+def messy(result: ScenarioResult) -> Exchange:
+    """A mission by id whose legacy tags hold blank and repeated entries (the backfill cleaned them)."""
+    return next(e for e in result.exchanges if by_id(e) and "" in orjson.loads(e.legacy.body)["data"]["tags"])
+
+
+def later(moment: str, ms: int) -> str:
+    shifted = datetime.fromisoformat(moment) + timedelta(milliseconds=ms)
+    return shifted.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Change = Callable[[dict[str, Any]], None]
+CHANGES: list[tuple[str, Change, set[PathKind]]] = [
+    ("a tag renamed", lambda m: m["tags"].__setitem__(0, "Autre"), {("$.data.tags[*]", "value")}),
+    ("a tag lost", lambda m: m["tags"].pop(), {("$.data.tags[*]", "missing")}),
+    ("a tag added", lambda m: m["tags"].append("Autre"), {("$.data.tags[*]", "extra")}),
+    ("tags reordered", lambda m: m["tags"].reverse(), {("$.data.tags", "order")}),
+    (
+        "an activity added",
+        lambda m: m.update(activity=m["activity"] + ", Zumba"),
+        {("$.data.activity", "value")},
+    ),
+    (
+        "updatedAt 2 ms later",
+        lambda m: m.update(updatedAt=later(m["updatedAt"], 2)),
+        {("$.data.updatedAt", "value")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES])
+def test_the_serialization_rules_still_see_a_real_change(
+    result: ScenarioResult, change: Change, expected: set[PathKind]
+) -> None:
+    """The rules that trim, deduplicate, sort and round explain only that: a real change still shows."""
+    exchange = messy(result)
+    assert exchange.comparison.matched
+    document = orjson.loads(exchange.candidate.body)
+    change(document["data"])
+    changed = Observation(exchange.candidate.status, exchange.candidate.headers, orjson.dumps(document))
+    found = compare(route_rule("mission-by-id").compare, exchange.legacy, changed)
+    assert {d.key() for d in found.differences} == expected
