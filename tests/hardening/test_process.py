@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 import sqlite3
 from collections.abc import Callable
@@ -128,6 +129,13 @@ async def test_sigkill_under_writes_leaves_a_sound_store_that_restarts(
         assert totals.count("diverged") > 0
 
 
+def replace_atomically(file: Path, text: str) -> None:
+    """As a deployment tool should: a reload never reads a half-written file."""
+    partial = file.with_suffix(".tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, file)
+
+
 async def test_a_reload_storm_under_load_fails_no_request(aiohttp_server: Any, tmp_path: Path) -> None:
     legacy, candidate, _ = await upstreams(aiohttp_server)
     store = f"sqlite:///{tmp_path / 'shadow.db'}"
@@ -146,7 +154,7 @@ async def test_a_reload_storm_under_load_fails_no_request(aiohttp_server: Any, t
         load = Load(proxy.proxy)
         running = asyncio.create_task(load.run())
         for n in range(40):
-            file.write_text([*valid, invalid][n % 3], encoding="utf-8")
+            replace_atomically(file, [*valid, invalid][n % 3])
             if n % 2:
                 async with admin.post(f"{proxy.admin}/reload") as response:
                     assert response.status == (400 if n % 3 == 2 else 200)
