@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from config.model import ReconcileJob
 from proxy.reconcile.errors import ReconcileError
@@ -77,7 +78,7 @@ async def reconcile_job(
     async def count() -> None:
         total[0] = await mongo.expected()
 
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task[Any]] = []
     try:
         check_job(job, since)
         await _open(mongo, postgres)
@@ -87,10 +88,13 @@ async def reconcile_job(
             tasks.append(
                 asyncio.create_task(progress.follow(job.name, lambda: tally.checked, lambda: total[0]))
             )
+        # A server-side scan: run it while the join reads, not after it.
+        unkeyed = asyncio.create_task(mongo.count_unkeyed())
+        tasks.append(unkeyed)
         await _join(job, mongo, postgres, tally, stop)
         if stop.is_set():
             return finish(Status.INTERRUPTED)
-        tally.add_unkeyed(await mongo.count_unkeyed())
+        tally.add_unkeyed(await unkeyed)
         return finish(None)
     except ReconcileError as exc:
         return finish(Status.FAILED, str(exc))

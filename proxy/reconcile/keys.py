@@ -111,7 +111,8 @@ def mongo_partitions(parts: Sequence[KeyPart]) -> list[dict[str, Any]]:
 
 def mongo_unkeyed(parts: Sequence[KeyPart]) -> dict[str, Any]:
     """The filter matching documents no partition reads: a key part absent, null or of another type."""
-    return {"$or": [{part.source: {"$not": {"$type": list(_MONGO_TYPES[part.kind])}}} for part in parts]}
+    clauses = [{part.source: {"$not": {"$type": list(_MONGO_TYPES[part.kind])}}} for part in parts]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def mongo_after(parts: Sequence[KeyPart], document: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,11 @@ from typing import Any, Protocol, cast
 from proxy.reconcile.errors import ReconcileError
 from proxy.reconcile.keys import Key, render_key
 
+# Records joined between two turns of the event loop. The readers' sockets are only read when the loop
+# turns: joining a whole batch in one go stalls the servers' replies, so reading and joining alternate
+# instead of overlapping (measured: half the throughput).
+YIELD_EVERY = 32
+
 Record = tuple[Key | None, Any]  # None: the record has no usable key
 Batch = list[Record]
 Keyed = tuple[Key, Any]
@@ -157,8 +162,12 @@ async def merge_join(
     """
     left = _Side("source", source[0], source[1], sink)
     right = _Side("target", target[0], target[1], sink)
+    steps = 0
     try:
         while not stopped():
+            steps += 1
+            if steps % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the readers drain their sockets while the join works
             a, b = await left.peek(), await right.peek()
             if a is None and b is None:
                 break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,11 +71,13 @@ class MongoSource:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _projection(self) -> dict[str, Any] | None:
-        """The configured projection, else (with `fields`) the compared fields only: less to send, decode."""
+        """The configured projection, with the key fields added to an inclusion projection.
+
+        Never derived from `fields` on its own: a server may well be slower projecting than sending
+        (SecantusDB reads 30% fewer documents per second with a projection of most fields).
+        """
         keys = [part.source for part in self.job.key]
         projection = dict(self.side.projection)
-        if not projection and self.job.fields:
-            return dict.fromkeys(covering([*keys, *(f.source[2:] for f in self.job.fields)]), 1)
         if not projection:
             return None
         if any(value for name, value in projection.items() if name != "_id"):  # inclusion: keep the key
@@ -146,15 +148,6 @@ class MongoSource:
 
     def _failed(self, exc: BaseException) -> ReconcileError:
         return ReconcileError(f"job {self.job.name!r}: {self.label}: query failed: {first_line(exc)}")
-
-
-def covering(paths: Iterable[str]) -> list[str]:
-    """Dotted paths without those inside another one (MongoDB refuses `a` and `a.b` in one projection)."""
-    kept: list[str] = []
-    for path in sorted(set(paths)):
-        if not any(path.startswith(parent + ".") for parent in kept):
-            kept.append(path)
-    return kept
 
 
 def _timeouts(uri: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from config.model import FieldMap, KeyKind, KeyPart
 from proxy.reconcile.documents import Projection, plain, to_json
 from proxy.reconcile.errors import redact
 from proxy.reconcile.keys import mongo_partitions, postgres_order, source_key, target_key
-from proxy.reconcile.sources import covering
 
 TEXT = KeyPart("_id", "id")
 LOWER = KeyPart("_id", "id", lowercase=True)
@@ -129,19 +128,3 @@ def test_without_fields_everything_but_the_key_is_compared() -> None:
 )
 def test_passwords_never_reach_messages(url: str, expected: str) -> None:
     assert redact(url) == expected
-
-
-@pytest.mark.parametrize(
-    ("paths", "expected"),
-    [
-        (["title", "_id"], ["_id", "title"]),
-        (["location.lat", "location", "location.lon"], ["location"]),
-        (
-            ["publisher.id", "publisher-x", "publisher.name"],
-            ["publisher-x", "publisher.id", "publisher.name"],
-        ),
-        (["a", "a"], ["a"]),
-    ],
-)
-def test_projections_never_name_a_field_inside_another(paths: list[str], expected: list[str]) -> None:
-    assert covering(paths) == expected
