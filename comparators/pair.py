@@ -59,8 +59,10 @@ def read_side(
     body: Body | None = None,
     grouped: dict[str, list[str]] | None = None,
 ) -> Side:
-    """Parse one observation; `body` may be passed in when both sides sent the same bytes (parse once),
-    and `grouped` when the caller already has grouped_headers(observation)."""
+    """Parse one observation; `body` may be passed in when both sides sent the same bytes (parse once).
+
+    `grouped` is grouped_headers(observation), when the caller has it already.
+    """
     if grouped is None:
         grouped = grouped_headers(observation)
     if body is None:
