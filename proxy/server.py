@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 
 import structlog
 from aiohttp import web
@@ -91,11 +92,21 @@ async def _start(runner: web.AppRunner, where: HostPort) -> str:
     return str(HostPort(host, port))
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where installed (5-10 % less CPU per proxied request, bench/ab.py), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run(config: Config, loader: ConfigLoader | None = None) -> int:
     """The `serve` command's body: configure logging, serve until stopped, exit 0 (2 if it cannot start)."""
     configure_logging()
     try:
-        asyncio.run(serve(config, loader=loader))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(serve(config, loader=loader))
     except AdminTokenRequired as exc:
         log.error("admin_token_required", detail=str(exc))
         return 2
