@@ -131,10 +131,10 @@ def _raw_runs(measurements: list[Measurement]) -> list[str]:
 
 
 def render_markdown(measurements: list[Measurement], facts: RunFacts) -> str:
-    """The whole of bench/RESULTS.md."""
+    """The proxy section of bench/RESULTS.md (`python -m bench.run`)."""
     s = facts.settings
     parts = [
-        "# shadow-proxy benchmark results",
+        "## Proxy throughput and latency (`python -m bench.run`)",
         "",
         f"Measured {facts.date} with `{facts.command}` (commit {facts.commit}).",
         "",

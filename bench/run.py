@@ -18,6 +18,7 @@ from bench import wrk
 from bench.nginx import StaticPair, prepare
 from bench.payloads import PAYLOADS
 from bench.results import Measurement, RunFacts, render_markdown, table, target_lines
+from bench.results_file import update_section
 from bench.scenarios import SCENARIOS, Scenario, Via, select
 from examples.simple.admin import fetch_totals, wait_until_idle
 from examples.simple.harness import ProxyEndpoints, start_proxy
@@ -256,9 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print("\n" + "\n".join([*table(measurements), "", *target_lines(measurements)]))
-    args.out.write_text(
-        render_markdown(measurements, run_facts(tools, plan, given, load_before)), encoding="utf-8"
-    )
+    facts = run_facts(tools, plan, given, load_before)
+    update_section(args.out, "proxy", render_markdown(measurements, facts))
     print(f"\nwrote {args.out}")
     return 0
 
