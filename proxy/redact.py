@@ -58,9 +58,13 @@ class Redactor:
         return f"[redacted:{digest.hexdigest()[:8]}]"
 
     def mask_json(self, value: Any) -> str:
-        return self.mask(
-            value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        )
+        if isinstance(value, str):
+            return self.mask(value)
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # nested deeper than orjson writes (254 levels): hash a stand-in, never the value
+            text = f"<{type(value).__name__} nested too deep>"
+        return self.mask(text)
 
 
 @dataclass
@@ -75,17 +79,18 @@ class Secrets:
                 self.values.add(value)
 
     def add_json(self, value: Any) -> None:
-        """Every string and number inside a redacted JSON value, and the value itself."""
-        if isinstance(value, dict):
-            for item in value.values():
-                self.add_json(item)
-        elif isinstance(value, list):
-            for item in value:
-                self.add_json(item)
-        elif isinstance(value, str):
-            self.add(value)
-        elif value is not None and not isinstance(value, bool):
-            self.add(str(value))
+        """Every string and number inside a redacted JSON value (walked without recursion: any depth)."""
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                self.add(item)
+            elif item is not None and not isinstance(item, bool):
+                self.add(str(item))
 
     def forms(self) -> list[str]:
         """Each secret as written raw and JSON-escaped, longest first so overlapping secrets go whole."""
@@ -187,7 +192,12 @@ def redact_body(redactor: Redactor, body: bytes, content_type: str, secrets: Sec
     except orjson.JSONDecodeError:
         return body
     redacted, hits = redact_json(redactor, document, secrets)
-    return orjson.dumps(redacted) if hits else body
+    if not hits:
+        return body
+    try:
+        return orjson.dumps(redacted)
+    except TypeError:  # deeper than orjson writes (254 levels): keep none of the body rather than all of it
+        return redactor.mask(body.decode("utf-8", "replace")).encode()
 
 
 def redact_difference_value(redactor: Redactor, path: str, value: Any, secrets: Secrets) -> Any:

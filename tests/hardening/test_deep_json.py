@@ -129,15 +129,31 @@ async def test_deep_bodies_through_the_proxy_are_answered_compared_and_stored(
             assert "shadow_failures" not in state["routes"]["GET /deep"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proxy/redact.py redact_body/mask_json: orjson.dumps refuses depth > 254 and the example is "
-    "lost (counted recorder_errors); fix reported to the owner of redact.py",
-)
-async def test_a_deep_body_with_a_redacted_path_is_still_stored(tmp_path: Path) -> None:
+SECRET = "hunter2-deep-secret"
+DEEP_WITH_SECRETS = {
+    "deep_sibling": lambda depth: (
+        b'{"deep": ' + nested(depth, b"1", "array") + b', "password": "%s"}' % SECRET.encode()
+    ),
+    "deep_value_at_the_path": lambda depth: (
+        b'{"password": ' + nested(depth, b'"%s"' % SECRET.encode(), "array") + b"}"
+    ),
+    "deep_tree_under_any_depth": lambda depth: (
+        b'{"token": "%s", "a": ' % SECRET.encode()
+        + nested(depth, b'{"token": "%s"}' % SECRET.encode(), "object")
+        + b"}"
+    ),
+}
+
+
+@pytest.mark.parametrize("depth", [200, 300, 990, 1020])
+@pytest.mark.parametrize("shape", list(DEEP_WITH_SECRETS))
+async def test_a_deep_body_holding_redacted_paths_is_stored_without_its_secret(
+    tmp_path: Path, shape: str, depth: int
+) -> None:
     store = StoreSettings(url=f"sqlite:///{tmp_path / 'shadow.db'}", flush_interval=3600)
-    config = Config(legacy="http://l", store=store, redact=RedactSettings(body_paths=("$.password",)))
-    legacy = Observation(200, JSON, b'{"deep": ' + nested(300, b"1", "array") + b', "password": "hunter2"}')
+    redact = RedactSettings(body_paths=("$.password", "$..token"))
+    config = Config(legacy="http://l", store=store, redact=redact)
+    legacy = Observation(200, JSON, DEEP_WITH_SECRETS[shape](depth))
     candidate = Observation(200, JSON, b'{"deep": 2}')
     request = RequestInfo("GET", "/deep", (), b"", "deep-1", time.time())
     exchange = Exchange("GET /deep", request, legacy, candidate, compare(spec_of([]), legacy, candidate))
@@ -146,3 +162,5 @@ async def test_a_deep_body_with_a_redacted_path_is_still_stored(tmp_path: Path) 
         assert await recorder.flush()
         state = recorder.snapshot()["store"]
         assert (state["recorder_errors"], state["examples_written"]) == (0, 1)
+        tables = await recorder.store.dump()  # type: ignore[attr-defined]
+    assert SECRET not in repr(tables)
