@@ -66,3 +66,12 @@ async def pg_url() -> AsyncIterator[str]:
         await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test runs once per store: a SQLite file, and a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shadow.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
