@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from comparators.spec import CompareSpec, Normalizer
-from config.compare_section import parse_pipeline
 from config.model import FieldMap, KeyKind, KeyPart, MongoSide, PostgresSide, ReconcileJob
 from config.reader import Section, type_name
+from config.rule_sets import RuleSets, parse_route_pipeline, parse_rule_sets
 
 # Rules that judge a whole HTTP response (status, body kind); a reconcile pair is two documents, and the
 # reconcile engine relies on every rule acting per location (proxy/reconcile/comparing.py).
@@ -20,13 +20,21 @@ _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 
 
 def parse_reconcile(
-    root: Section, mongo_uri: str | None = None, postgres_dsn: str | None = None
+    root: Section,
+    mongo_uri: str | None = None,
+    postgres_dsn: str | None = None,
+    rule_sets: RuleSets | None = None,
 ) -> tuple[ReconcileJob, ...]:
-    """Every `[[reconcile]]` table as a job; `mongo_uri` and `postgres_dsn` (flags) win over the file."""
+    """Every `[[reconcile]]` table as a job; `mongo_uri` and `postgres_dsn` (flags) win over the file.
+
+    Jobs may `use` the file's `[[rules.NAME]]` sets like routes do; pass them when already parsed.
+    """
+    if rule_sets is None:
+        rule_sets = parse_rule_sets(root.section("rules")) if root.has("rules") else {}
     jobs: list[ReconcileJob] = []
     names: set[str] = set()
     for section in root.tables("reconcile"):
-        job = _job(section, mongo_uri, postgres_dsn)
+        job = _job(section, mongo_uri, postgres_dsn, rule_sets)
         if job is None:
             continue
         if job.name in names:
@@ -36,7 +44,9 @@ def parse_reconcile(
     return tuple(jobs)
 
 
-def _job(section: Section, mongo_uri: str | None, postgres_dsn: str | None) -> ReconcileJob | None:
+def _job(
+    section: Section, mongo_uri: str | None, postgres_dsn: str | None, rule_sets: RuleSets
+) -> ReconcileJob | None:
     name = section.string("name")
     if not name:
         section.error("name", "required (a short unique name, used with --job and in reports)")
@@ -50,7 +60,7 @@ def _job(section: Section, mongo_uri: str | None, postgres_dsn: str | None) -> R
         postgres=postgres,
         key=key,
         fields=fields,
-        compare=CompareSpec(normalizers=_pipeline(section)),
+        compare=CompareSpec(normalizers=_pipeline(section, rule_sets)),
         batch_size=section.integer("batch_size", 1000, 1),
         examples=section.integer("examples", 10, 0),
     )
@@ -58,15 +68,18 @@ def _job(section: Section, mongo_uri: str | None, postgres_dsn: str | None) -> R
     return job if name else None
 
 
-def _pipeline(section: Section) -> tuple[Normalizer, ...]:
-    """The `[[reconcile.compare]]` tables, parsed exactly like a route's `[[routes.compare]]`."""
-    pipeline = parse_pipeline(section.tables("compare"))
-    for index, normalizer in enumerate(pipeline):
+def _pipeline(section: Section, rule_sets: RuleSets) -> tuple[Normalizer, ...]:
+    """`use` and `[[reconcile.compare]]`, parsed exactly like a route's `use` and `[[routes.compare]]`."""
+    pipeline = parse_route_pipeline(section, rule_sets)
+    for normalizer in pipeline:
         op = getattr(normalizer, "op", "")
         if op in HTTP_ONLY_OPS:
-            section.error(
-                f"compare[{index}].op", f"{op!r} judges HTTP responses; reconcile compares documents"
-            )
+            rule = normalizer.name.partition(":")[0]
+            why = f"{op!r} judges HTTP responses; reconcile compares documents"
+            if rule.startswith("compare["):
+                section.error(f"{rule}.op", why)
+            else:
+                section.error("use", f"rule {normalizer.name}: {why}")
     return tuple(n for n in pipeline if getattr(n, "op", "") not in HTTP_ONLY_OPS)
 
 

@@ -103,6 +103,23 @@ def test_large_values_and_a_full_table_keep_memory_bounded() -> None:
     assert all(len(left) + len(right) <= 256 for _, left, right in comparer.memo)
 
 
+def test_jobs_use_shared_rule_sets_like_routes() -> None:
+    shared = '[[rules.mission]]\nop = "value_map"\npath = "$.flag"\nmap = { oui = true }\n'
+    job_text = RULES.replace(
+        'key = { source = "_id", target = "id" }',
+        'key = { source = "_id", target = "id" }\nuse = ["mission"]',
+    )
+    errors: list[str] = []
+    (job,) = parse_reconcile(Section(tomllib.loads(shared + job_text), "", errors))
+
+    assert errors == []
+    assert [n.name for n in job.compare.normalizers][:2] == [
+        "rules.mission[0]:value_map",
+        "compare[0]:value_map",
+    ]
+    assert DocumentComparer(job.compare).compare({"flag": "oui"}, {"flag": True}).matched
+
+
 def test_rules_judging_http_responses_are_refused_in_reconcile_jobs() -> None:
     errors: list[str] = []
     parse_reconcile(Section(tomllib.loads(RULES + '[[reconcile.compare]]\nop = "errors"\n'), "", errors))
