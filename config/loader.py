@@ -71,7 +71,7 @@ def parse_config(data: dict[str, Any], source: str = "", **overrides: Any) -> Co
     noise = _noise(root.section("noise"))
     rule_sets = parse_rule_sets(root.section("rules"))
     routes = _routes(root, default_compare, cutover, rule_sets)
-    reconcile = parse_reconcile(root)
+    reconcile = parse_reconcile(root, rule_sets=rule_sets)
     log_bodies = root.boolean("log_bodies", False)
     instance_id = root.string("instance_id", "")
     root.finish()
