@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ModeResult,
         RouteModeRow,
     )
+    from proxy.store.reconcile_runs import ReconcileRun
 
 SIDES: Final = ("legacy", "candidate")
 # Upper bounds (inclusive, ms) of the latency histogram; one more bucket holds everything slower.
@@ -393,4 +394,14 @@ class Store(Protocol):
 
     async def cutover_totals(self, window: Window = ALL_TIME) -> list[CutoverTotals]:
         """Client-path counters per route summed over replicas and minutes in a window."""
+        ...
+
+    # Reconciliation (proxy.store.reconcile_runs): finished `reconcile --store` jobs.
+
+    async def save_reconciliation(self, run: ReconcileRun) -> None:
+        """Keep one finished reconcile job (every run is kept; none replaces another)."""
+        ...
+
+    async def last_reconciliations(self) -> list[ReconcileRun]:
+        """The newest run of every job (by finish time), by job name."""
         ...
