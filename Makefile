@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck check demo bench clean postgres chromium
+.PHONY: venv test lint typecheck check demo bench soak fuzz audit clean postgres chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=5000 FUZZ_RANDOM=1 $(BIN)/pytest tests/fuzz --timeout=0
+
+audit: $(STAMP)
+	bash .ci/audit.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache shadow.db demo-out
