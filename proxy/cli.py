@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--format", choices=("md", "html", "json"), default="md")
     reconcile.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
     reconcile.add_argument("--since", metavar="TIMESTAMP", help="only rows changed at or after (ISO-8601)")
+    reconcile.add_argument(
+        "--store", metavar="URL", help="also save each job's result there, for the cutover report"
+    )
     mode = sub.add_parser("mode", help="switch a route's mode (legacy, shadow, candidate_primary, candidate)")
     mode.add_argument("route", metavar="ROUTE", nargs="?", help="a configured route's name (none: list)")
     mode.add_argument("mode", metavar="MODE", nargs="?", help="legacy, shadow, candidate_primary, candidate")
@@ -148,6 +151,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         output_format=args.format,
         out=args.out,
         since=args.since,
+        store=args.store,
     )
 
 

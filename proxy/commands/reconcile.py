@@ -19,6 +19,8 @@ from proxy.reconcile.engine import reconcile
 from proxy.reconcile.progress import Progress
 from proxy.reconcile.render import RENDERERS
 from proxy.reconcile.result import EXIT_ERROR, ReconcileReport, ResultSink, Status
+from proxy.reconcile.store_sink import StoreSink, check_store_url
+from proxy.store import StoreError
 
 
 def load_jobs(
@@ -88,29 +90,45 @@ def run_reconcile(
     since: str | None = None,
     sink: ResultSink | None = None,
     progress_stream: TextIO | None = None,
+    store: str | None = None,
 ) -> int:
-    """Run the selected jobs, print or write the report; exit 0 equal, 1 different, 2 errors, 130 Ctrl-C."""
+    """Run the selected jobs, print or write the report; exit 0 equal, 1 different, 2 errors, 130 Ctrl-C.
+
+    With `store` (a store URL) each finished job is also saved there; a store fault is said after the
+    report, with exit 2.
+    """
     try:
         jobs = load_jobs(config_path, job_names, mongo_uri, postgres_dsn)
         since_at = parse_since(since) if since else None
+        if store:
+            check_store_url(store)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
     except ValueError as exc:
         print(f"--since: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except StoreError as exc:
+        print(f"--store: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    store_sink = StoreSink(store) if store else None
+    sink = store_sink or sink
     progress = Progress(progress_stream or sys.stderr)
     report = asyncio.run(_run(jobs, since_at, progress, sink))
     for job in report.jobs:
         if job.status is Status.FAILED:
             print(f"reconcile: {job.error}", file=sys.stderr)
     text = RENDERERS[output_format](report)
+    code = report.exit_code
     if out:
         try:
             Path(out).write_text(text, encoding="utf-8")
         except OSError as exc:
             print(f"--out: cannot write {out}: {exc.strerror}", file=sys.stderr)
-            return EXIT_ERROR
+            code = EXIT_ERROR
     else:
         sys.stdout.write(text)
-    return report.exit_code
+    if store_sink is not None and store_sink.failure():
+        print(store_sink.failure(), file=sys.stderr)  # after the report: the run's findings come first
+        code = EXIT_ERROR
+    return code

@@ -151,7 +151,7 @@ async def reconcile(
         if stop.is_set():
             break
         result = await reconcile_job(job, since, stop, progress)
-        if sink is not None and result.status is not Status.INTERRUPTED:
+        if sink is not None:  # an interrupted job too: the report shows how far the last run got
             await sink.save_reconciliation(result)
         results.append(result)
     return ReconcileReport(tuple(results))

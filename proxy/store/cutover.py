@@ -1,9 +1,10 @@
 """The store's cutover tables: live route modes, their audit log, learned id pairs and client-path counters.
 
-`CutoverSqlStore` adds the queries to the shared SQL layer; both the SQLite and the PostgreSQL store derive
-from it. A mode change is a compare-and-set inside one transaction (the row's current mode is read, the
-update only applies if it is still that mode, and the audit row is written with it), so replicas that decide
-the same change at the same time apply it once.
+`CutoverSqlStore` adds the queries to the shared SQL layer (over the reconciliation runs, see
+proxy/store/reconcile_runs.py); both the SQLite and the PostgreSQL store derive from it. A mode change is a
+compare-and-set inside one transaction (the row's current mode is read, the update only applies if it is
+still that mode, and the audit row is written with it), so replicas that decide the same change at the same
+time apply it once.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.store.base import ALL_TIME, Window, minute_of
+from proxy.store.reconcile_runs import ReconcileSqlStore
 from proxy.store.rows import clean
-from proxy.store.sql import SqlStore, Tx
+from proxy.store.sql import Tx
 
 CUTOVER_TABLES = ("shadow_route_mode", "shadow_mode_audit", "shadow_id_map", "shadow_cutover_minute")
 CUTOVER_COUNTERS = ("served", "candidate_failures", "fallbacks")
@@ -127,7 +129,7 @@ UPSERT_COUNTS = (
 )
 
 
-class CutoverSqlStore(SqlStore):
+class CutoverSqlStore(ReconcileSqlStore):
     """SqlStore plus the cutover tables (see the module docstring)."""
 
     async def route_modes(self) -> list[RouteModeRow]:

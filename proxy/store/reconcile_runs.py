@@ -1,7 +1,8 @@
 """The store's reconciliation runs: each finished `reconcile` job, and the newest run of every job.
 
-`ReconcileSqlStore` adds the queries to the shared SQL layer (on top of the cutover tables); both the SQLite
-and the PostgreSQL store derive from it. Runs are never purged by retention, like the mode audit log: the
+`ReconcileSqlStore` adds the queries to the shared SQL layer; `CutoverSqlStore` derives from it, and both
+the SQLite and the PostgreSQL store from that, so every SQL store (and `isinstance(x, CutoverSqlStore)`) has
+the whole Store protocol. Runs are never purged by retention, like the mode audit log: the
 last reconciliation of a job stays evidence however old it is.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from proxy.store.cutover import CutoverSqlStore
 from proxy.store.rows import clean
+from proxy.store.sql import SqlStore
 
 VERDICTS: Final = ("equal", "different", "error", "interrupted")
 _COLUMNS = (
@@ -44,8 +45,8 @@ class ReconcileRun:
     report: str = "{}"
 
 
-class ReconcileSqlStore(CutoverSqlStore):
-    """CutoverSqlStore plus the reconciliation runs (see the module docstring)."""
+class ReconcileSqlStore(SqlStore):
+    """SqlStore plus the reconciliation runs (see the module docstring)."""
 
     async def save_reconciliation(self, run: ReconcileRun) -> None:
         async with self._transaction(write=True) as tx:

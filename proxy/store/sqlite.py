@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from proxy.store.base import StoreError, StoreUnavailable
-from proxy.store.reconcile_runs import ReconcileSqlStore
+from proxy.store.cutover import CutoverSqlStore
 from proxy.store.sql import Tx
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ def _positional(sql: str) -> str:
     return _PARAMETER.sub(r"?\1", sql)
 
 
-class SqliteStore(ReconcileSqlStore):
+class SqliteStore(CutoverSqlStore):
     """A file (or in-memory) SQLite database; `create=False` refuses to create a missing file."""
 
     dialect = "sqlite"
