@@ -25,11 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("section", help="section name in bench/RESULTS.md")
     parser.add_argument("--title", help="section heading (default: the section name)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the benchmark command")
-    args = parser.parse_args(argv)
-    command = [c for c in args.command if c != "--"]
-    if not command:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in given or given.index("--") == len(given) - 1:
         parser.error("give the benchmark command after --")
+    split = given.index("--")
+    args = parser.parse_args(given[:split])
+    command = given[split + 1 :]
     load = os.getloadavg()[0]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     done = subprocess.run(command, capture_output=True, text=True, check=False)
