@@ -2,7 +2,8 @@
 
 Every count covers all that the store holds (its retention), and so do the mode changes (the audit log,
 never purged) and the candidate-serving counters; readiness covers each route's trailing cutover window
-(proxy/readiness.py). The JSON form and its documented interface are in proxy/report_json.py.
+(proxy/readiness.py). The last reconciliation of each job (`reconcile --store`) is listed whatever its age.
+The JSON form and its documented interface are in proxy/report_json.py.
 
 A route is *not shadowed by design* (verdict NOT_SHADOWED, see `why_not_compared`) when its current mode
 or its settings never send a request to both sides: mode `legacy` or `candidate`, a route whose methods are
@@ -39,6 +40,7 @@ from proxy.store.base import (
     Window,
 )
 from proxy.store.cutover import AuditEntry, CutoverTotals, RouteModeRow
+from proxy.store.reconcile_runs import ReconcileRun
 
 SIGNATURES_PER_ROUTE = 10
 CHART_BUCKETS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400)  # seconds, finest first
@@ -155,6 +157,7 @@ class Report:
     series_bucket: int = 3600
     audit: tuple[AuditEntry, ...] = ()  # mode changes of the listed routes, oldest first
     requested: tuple[str, ...] = ()  # routes named explicitly (report --route): all of them are judged
+    reconciliations: tuple[ReconcileRun, ...] = ()  # the newest `reconcile --store` run of each job
 
     @property
     def empty(self) -> bool:
@@ -240,6 +243,7 @@ async def build_report(
         series_bucket=bucket,
         audit=tuple(entry for entry in tables.audit if entry.route in listed),
         requested=routes,
+        reconciliations=tuple(await store.last_reconciliations()),
     )
 
 

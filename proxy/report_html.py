@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from config.model import Config
 from proxy.diffview import example_view, route_spec
-from proxy.htmlkit import Markup, join, link, page, tag
+from proxy.htmlkit import Markup, join, link, number, page, table, tag
 from proxy.readiness import ReadinessVerdict
 from proxy.report import Report, RouteReport
 from proxy.report_json import iso
@@ -85,6 +85,21 @@ def _examples(route: RouteReport, config: Config | None) -> Markup:
     return join(blocks)
 
 
+def reconciliations_table(report: Report) -> Markup:
+    """The last stored run of each reconcile job (`reconcile --store`): when, verdict and totals."""
+    headers = ("job", "finished", "verdict", "checked", "missing", "extra", "different")
+    rows = [
+        (
+            tag("code", run.job),
+            iso(run.finished_at),
+            tag("span", run.verdict, class_=f"reconcile-{run.verdict}"),
+            *(number(n) for n in (run.checked, run.missing, run.extra, run.different)),
+        )
+        for run in report.reconciliations
+    ]
+    return table(headers, rows, numeric=frozenset({3, 4, 5, 6}), class_="reconciliations")
+
+
 def render_html(report: Report, config: Config | None = None) -> str:
     anchors = _route_anchor(report)
 
@@ -96,6 +111,8 @@ def render_html(report: Report, config: Config | None = None) -> str:
     sections += [tag("h2", "Routes"), summary_table(report, lambda name: f"#{anchors[name]}")]
     if report.audit:
         sections += [tag("h2", "Mode changes"), audit_table(report.audit, lambda name: f"#{anchors[name]}")]
+    if report.reconciliations:
+        sections += [tag("h2", "Reconciliations (last run per job)"), reconciliations_table(report)]
     for route in report.routes:
         heading = tag("h2", join([route.route, " "]), id=anchors[route.route])
         sections += [heading, route_sections(route, report, example_href)]

@@ -35,7 +35,10 @@ JSON interface (fields are only ever added)::
      "not_covered": [route names], "all_ready": bool, "series_bucket_seconds": int,
      "not_shadowed": [{"route", "reason"}], "judged": [route names],
      "audit": [{"id", "at": ISO-8601, "route", "from_mode", "to_mode", "actor", "reason", "instance_id",
-                "details": {numbers behind an automatic decision}}]}  # oldest first
+                "details": {numbers behind an automatic decision}}],  # oldest first
+     "reconciliations": [{"job", "started_at": ISO-8601, "finished_at": ISO-8601, "instance_id",
+                          "verdict": "equal" | "different" | "error" | "interrupted",
+                          "checked", "missing", "extra", "different"}]}  # by job name
 
 Counts, differences, signatures and series cover everything the store holds (its retention); `readiness`
 covers the route's trailing cutover window (proxy/readiness.py defines every field). `p95_ms` is the upper
@@ -57,6 +60,14 @@ mode or settings never compare it: mode legacy or candidate, writes only without
 sample_rate 0; it is never *not covered*. `judged` names the routes the cutover gate judges (every route
 named with --route, else every route but the not shadowed ones); `all_ready` is true when at least one route
 is judged and every judged route is READY (`report --check` exits 0 exactly then).
+
+`reconciliations` lists the newest stored run of each reconcile job (`shadow-proxy reconcile --store URL`),
+whatever its age (runs are never purged): when it started and finished, the machine that ran it, its
+verdict (`error`: the job could not run or finish; `interrupted`: stopped by Ctrl-C, the counts cover the
+keys checked so far) and its totals. `checked` counts MongoDB documents matched, different or missing;
+`missing` are in MongoDB only, `extra` in PostgreSQL only, `different` pairs differ under the job's rules.
+The job's full JSON report (`reconcile --format json`'s job object) stays in the store, not repeated
+here; the cutover gate does not judge reconciliations.
 """
 
 from __future__ import annotations
@@ -69,6 +80,7 @@ from proxy.readiness import Readiness, Reason, histogram_quantile
 from proxy.report import Report, RouteReport, Serving
 from proxy.store.base import COUNTER_COLUMNS, Latency, PathTotal, RouteBucket, SignatureTotal
 from proxy.store.cutover import AuditEntry
+from proxy.store.reconcile_runs import ReconcileRun
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -216,6 +228,20 @@ def route_json(route: RouteReport, now: float) -> dict[str, Any]:
     }
 
 
+def reconciliation_json(run: ReconcileRun) -> dict[str, Any]:
+    return {
+        "job": run.job,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "instance_id": run.instance_id,
+        "verdict": run.verdict,
+        "checked": run.checked,
+        "missing": run.missing,
+        "extra": run.extra,
+        "different": run.different,
+    }
+
+
 def report_json(report: Report) -> dict[str, Any]:
     """The documented JSON interface (see the module docstring)."""
     return {
@@ -237,4 +263,5 @@ def report_json(report: Report) -> dict[str, Any]:
         "not_shadowed": [{"route": r.route, "reason": r.why_not_shadowed} for r in report.not_shadowed],
         "judged": [route.route for route in report.gated],
         "audit": [audit_entry_json(entry) for entry in report.audit],
+        "reconciliations": [reconciliation_json(run) for run in report.reconciliations],
     }

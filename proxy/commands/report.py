@@ -170,9 +170,27 @@ def render_markdown(report: Report, config: Config | None = None) -> str:
         judged = "" if report.requested else " (not judged by --check unless named with --route)"
         lines += ["", f"**Not shadowed by design**{judged}:", ""]
         lines += [f"- `{_cell(r.route)}`: {_cell(r.why_not_shadowed)}" for r in report.not_shadowed]
+    lines += _reconciliations_markdown(report)
     for route in report.routes:
         lines += ["", *_route_markdown(route)]
     return "\n".join(lines) + "\n"
+
+
+def _reconciliations_markdown(report: Report) -> list[str]:
+    """The last stored run of each reconcile job (`reconcile --store`)."""
+    if not report.reconciliations:
+        return []
+    lines = [
+        "",
+        "## Reconciliations (last run per job)",
+        "",
+        "| Job | Finished | Verdict | Checked | Missing | Extra | Different |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for run in report.reconciliations:
+        totals = f"{run.checked} | {run.missing} | {run.extra} | {run.different}"
+        lines.append(f"| {_cell(run.job)} | {iso(run.finished_at)} | {run.verdict} | {totals} |")
+    return lines
 
 
 def _readiness_markdown(route: RouteReport) -> list[str]:

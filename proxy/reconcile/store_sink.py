@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import orjson
 
@@ -33,15 +33,18 @@ def check_store_url(url: str) -> None:
     asyncio.run(open_store(url).close())
 
 
-def run_of(result: JobResult, instance_id: str, run_id: str = "") -> ReconcileRun:
-    """The stored form of one job's result: verdict, totals as numbers, and its JSON report."""
-    started = datetime.fromisoformat(result.started_at).timestamp() if result.started_at else 0.0
+def run_of(result: JobResult, instance_id: str, finished_at: float, run_id: str = "") -> ReconcileRun:
+    """The stored form of one job's result: verdict, totals as numbers, and its JSON report.
+
+    Times come from the finish and the elapsed time: `started_at` is shown to the second only, and two
+    runs within one second must still order by when they ended.
+    """
     checked = result.matched + result.count(Outcome.DIFFERENT) + result.count(Outcome.MISSING)
     return ReconcileRun(
         id=run_id or secrets.token_hex(8),
         job=result.job,
-        started_at=started,
-        finished_at=started + result.elapsed,
+        started_at=finished_at - result.elapsed,
+        finished_at=finished_at,
         instance_id=instance_id,
         verdict=VERDICTS[result.status],
         checked=checked,
@@ -66,7 +69,7 @@ class StoreSink:
             self.unsaved.append(result.job)
             return
         try:
-            await self._save(run_of(result, self.instance_id))
+            await self._save(run_of(result, self.instance_id, time.time()))
         except StoreError as exc:
             self.error = str(exc)
             self.unsaved.append(result.job)
