@@ -143,8 +143,8 @@ def _order_error(label: str, key: Key, last: Key | None) -> str:
     return (
         f"{label} returned key {render_key(key)!r} after {render_key(last or ())!r}: "
         "its order does not match the key order (text keys by code point, ObjectIds as lowercase hex; "
-        "see the reconcile README: a non-simple collection collation, or mixed-case keys without "
-        "lowercase = true, cause this)"
+        "see the README, Verify the stores: a non-simple collection collation, or mixed-case keys "
+        "without lowercase = true, cause this)"
     )
 
 

@@ -18,12 +18,15 @@ from proxy.cli import main
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mongo]
 
-README = Path(__file__).resolve().parents[2] / "proxy" / "reconcile" / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_job() -> str:
-    """The worked example's TOML block, exactly as documented."""
-    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    """The worked example's TOML block in the README's "Verify the stores" section, exactly as documented."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("\n## Verify the stores\n") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
     assert len(blocks) == 1
     return str(blocks[0])
 
