@@ -1,17 +1,30 @@
-"""Real stores for the report tests: a SQLite file and a throwaway Postgres schema."""
+"""Real stores for every test folder: a SQLite file, and a throwaway PostgreSQL database (PG_DSN) per session.
+
+Each Postgres test gets its own schema (via `?search_path=` in the store URL) in a database created for this
+session and dropped at its end, so parallel runs and reruns never see each other's rows.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from report_support import PG_DSN, with_database
+
+from proxy.store import Store, open_store
+
+PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 _UNREACHABLE: list[str] = []
+
+
+def with_database(dsn: str, database: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
 
 
 async def _admin(statement: str) -> None:
@@ -24,8 +37,8 @@ async def _admin(statement: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str | None]:
-    """A database made for this session (dropped at its end), or None when Postgres is down."""
-    name = f"shadow_report_{secrets.token_hex(4)}"
+    """The DSN of a database made for this session, or None (with the reason kept) when Postgres is down."""
+    name = f"shadow_test_{secrets.token_hex(4)}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -40,6 +53,7 @@ def pg_database() -> Iterator[str | None]:
 
 @pytest.fixture
 async def pg_url(pg_database: str | None) -> AsyncIterator[str]:
+    """A store URL on a fresh schema of the session database."""
     if pg_database is None:
         pytest.skip(_UNREACHABLE[0])
     schema = f"t_{secrets.token_hex(6)}"
@@ -59,6 +73,17 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest) -> str:
+    """Each store test runs once per implementation: the shared suite."""
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    opened = open_store(store_url)
+    await opened.migrate()
+    try:
+        yield opened
+    finally:
+        await opened.close()
