@@ -36,6 +36,8 @@ import orjson
 from aiohttp import web
 from yarl import URL
 
+from proxy.testing import TcpRelay
+
 PG_DSN = os.environ.get("PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 30.0  # seconds per reported row
@@ -85,44 +87,6 @@ async def serve_upstreams(legacy_port: int, candidate_port: int) -> None:
     await stop.wait()
     for runner in runners:
         await runner.cleanup()
-
-
-class Relay:
-    """A TCP relay to PostgreSQL that can be cut (listener closed, connections reset) and restored."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream, self.port = upstream, free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
-        self._writers.difference_update((writer, up_writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
 
 
 @dataclass
@@ -214,7 +178,7 @@ class Soak:
                     window.buffered = max(window.buffered, window.stats["store"]["buffered_examples"])
                 await asyncio.sleep(2.0)
 
-    async def outage_schedule(self, relay: Relay) -> None:
+    async def outage_schedule(self, relay: TcpRelay) -> None:
         await asyncio.sleep(max(0.0, self.outage[0] - time.perf_counter()))
         await relay.cut()
         await asyncio.sleep(max(0.0, self.outage[1] - time.perf_counter()))
@@ -266,7 +230,7 @@ async def run(args: argparse.Namespace) -> Soak:
     legacy_port, candidate_port = free_port(), free_port()
     schema, pg_url = await schema_url()
     pg = URL(PG_DSN)
-    relay = Relay((pg.host or "127.0.0.1", pg.port or 5432))
+    relay = TcpRelay((pg.host or "127.0.0.1", pg.port or 5432))
     await relay.start()
     store = pg_url.replace(f"{pg.host}:{pg.port or 5432}", f"127.0.0.1:{relay.port}")
     config = work / "soak.toml"

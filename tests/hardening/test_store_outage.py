@@ -13,12 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from hardening_support import CuttableRelay, make_config, serving
+from hardening_support import make_config, serving
 
 from config.model import Config, StoreSettings
 from proxy.app import RECORDER
 from proxy.recorder import StoreRecorder, open_recorder
 from proxy.store import open_store
+from proxy.testing import TcpRelay
 
 BUFFER = 20
 BEFORE, DURING, AFTER = 30, 60, 10
@@ -35,7 +36,7 @@ def counting(side: str) -> web.Application:
     return app
 
 
-def through(relay: CuttableRelay, url: str) -> str:
+def through(relay: TcpRelay, url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{relay.port}"))
 
@@ -51,7 +52,7 @@ async def test_postgres_lost_under_load_changes_nothing_for_clients_and_drops_ex
     legacy: TestServer = await aiohttp_server(counting("legacy"))
     candidate: TestServer = await aiohttp_server(counting("candidate"))
     postgres = urlsplit(pg_url)
-    relay = CuttableRelay((postgres.hostname or "127.0.0.1", postgres.port or 5432))
+    relay = TcpRelay((postgres.hostname or "127.0.0.1", postgres.port or 5432))
     await relay.start()
     store = StoreSettings(
         url=through(relay, pg_url),

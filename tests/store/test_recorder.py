@@ -15,7 +15,6 @@ import structlog
 from store_support import (
     JSON,
     T0,
-    Relay,
     candidate_error,
     diverged,
     exchange,
@@ -34,6 +33,7 @@ from proxy.recorder import StoreRecorder, open_recorder
 from proxy.records import Counter
 from proxy.redact import Redactor
 from proxy.store import open_store
+from proxy.testing import TcpRelay
 
 REDACTOR = Redactor.from_settings(RedactSettings(body_paths=("$.password",)))
 # A long flush interval: tests flush explicitly, so nothing depends on timing.
@@ -179,14 +179,14 @@ async def test_record_and_count_never_raise(recorder: StoreRecorder) -> None:
     assert recorder.snapshot()["store"]["recorder_errors"] == 2
 
 
-def through(relay: Relay, url: str) -> str:
+def through(relay: TcpRelay, url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{relay.port}"))
 
 
 async def test_postgres_outage_buffers_bounded_and_flushes_on_recovery(pg_url: str) -> None:
     upstream = urlsplit(pg_url)
-    relay = Relay((upstream.hostname or "127.0.0.1", upstream.port or 5432))
+    relay = TcpRelay((upstream.hostname or "127.0.0.1", upstream.port or 5432))
     await relay.start()
     recorder = StoreRecorder(open_store(through(relay, pg_url)), SETTINGS, REDACTOR, "replica-a")
     await recorder.start()
